@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make demo` runs the main job, `make test` the tests.
+# Each creates the virtual environment it needs (.venv) from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/archsearch demo
+
+test: $(STAMP)
+	$(BIN)/ruff check archsearch baselines experiments tests
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check archsearch baselines experiments tests
+	$(BIN)/ruff format --check archsearch baselines experiments tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+"""Connection-weight objects: deterministic scalars and variational distributions."""
+
+from archsearch.weights.base import ConnectionWeights, DeterministicWeights
+
+__all__ = ["ConnectionWeights", "DeterministicWeights"]
