@@ -45,7 +45,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArchsearchError as error:
         print(f"archsearch: error: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -50,6 +50,6 @@ __all__ = [
     "to_dict",
 ]
 
-from archsearch.graph.selection import select_top  # noqa: E402
+from archsearch.graph.selection import select_top
 
 __all__ += ["select_top"]

@@ -18,9 +18,10 @@ def select_top(graph: FusionGraph, scores: Mapping[str, float], count: int) -> s
 
     Connections are removed one at a time in increasing score order (ties by id, so the
     choice is deterministic). A removal is skipped when it would leave an output unfed, or
-    when the blocks it kills would take the count below ``count``. The result is valid,
-    holds exactly ``count`` connections whenever some removal order reaches it, and never
-    fewer.
+    when the blocks it kills would take the count below ``count``. The result is valid and
+    never holds fewer than ``count`` connections. It is greedy: near the smallest neck the
+    graph allows (5 connections for the dense P3–P7 graph: one skip per level) it can stop
+    a few above ``count``; from about twice that minimum up it reaches ``count`` exactly.
 
     >>> from archsearch.graph import dense
     >>> g = dense()

@@ -54,9 +54,8 @@ class DeterministicWeights(ConnectionWeights):
         if values is None:
             values = torch.ones(len(self.connection_ids))
         if values.shape != (len(self.connection_ids),):
-            raise GraphError(
-                f"expected {len(self.connection_ids)} weight values, got shape {tuple(values.shape)}"
-            )
+            count, shape = len(self.connection_ids), tuple(values.shape)
+            raise GraphError(f"expected {count} weight values, got shape {shape}")
         self.values = nn.Parameter(values.detach().clone())
 
     def forward(self) -> torch.Tensor:

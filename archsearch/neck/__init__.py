@@ -1,0 +1,29 @@
+"""Necks compiled from fusion graphs, and their adapters to torchvision detectors."""
+
+from archsearch.neck.backbone import (
+    BackboneWithFusion,
+    anchor_generator,
+    detection_kwargs,
+    roi_pool,
+)
+from archsearch.neck.cost import NeckCost, backbone_shapes, count_params, neck_cost
+from archsearch.neck.fusion_neck import FusionNeck, Laterals, resize
+from archsearch.neck.ops import FUSION_OPS, FastNormalizedFusion, SeparableConvBlock, register_op
+
+__all__ = [
+    "FUSION_OPS",
+    "BackboneWithFusion",
+    "FastNormalizedFusion",
+    "FusionNeck",
+    "Laterals",
+    "NeckCost",
+    "SeparableConvBlock",
+    "anchor_generator",
+    "backbone_shapes",
+    "count_params",
+    "detection_kwargs",
+    "neck_cost",
+    "register_op",
+    "resize",
+    "roi_pool",
+]

@@ -1,0 +1,177 @@
+"""`FusionNeck`: a `FusionGraph` compiled into an `nn.Module`.
+
+Compilation happens once, in ``__init__``: the graph is walked in topological order and
+turned into a flat plan (block, level, sources, weight slice). ``forward`` replays the plan
+with plain Python control flow decided at compile time, so a neck exports with
+`torch.export.export`, and a pruned graph compiles to a smaller module: removed blocks own
+no parameters and cost no compute.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archsearch.errors import GraphError
+from archsearch.graph import BLOCK, FusionGraph, input_name
+from archsearch.neck.ops import FUSION_OPS
+from archsearch.weights import ConnectionWeights, DeterministicWeights
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One block of the plan: fuse ``sources`` (with their levels) into ``node``."""
+
+    node: str
+    level: int
+    sources: tuple[tuple[str, int], ...]
+    start: int
+    stop: int
+
+
+def resize(feature: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Bilinear resize to the target map's actual size (never a fixed factor).
+
+    Sizes come from the maps themselves, so odd and non-square inputs (97×131) work.
+    """
+    if tuple(feature.shape[-2:]) == tuple(size):
+        return feature
+    return F.interpolate(feature, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+class Laterals(nn.Module):
+    """Pyramid inputs from backbone maps (sec. 4.1.1).
+
+    The lowest ``len(in_channels)`` levels come from the backbone's maps by 1×1 convs (P3–P5
+    from C3–C5); the next level by a 3×3 stride-2 conv on the last backbone map (P6 from C5);
+    every further level by ReLU then a 3×3 stride-2 conv on the level below (P7 from P6).
+    """
+
+    def __init__(self, in_channels: Sequence[int], channels: int, num_levels: int) -> None:
+        super().__init__()
+        if not 0 < len(in_channels) <= num_levels:
+            raise GraphError(
+                f"{len(in_channels)} backbone maps cannot feed {num_levels} pyramid levels"
+            )
+        self.lateral = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
+        extra = num_levels - len(in_channels)
+        self.extra = nn.ModuleList(
+            nn.Conv2d(in_channels[-1] if index == 0 else channels, channels, 3, 2, 1)
+            for index in range(extra)
+        )
+
+    def forward(self, features: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        if len(features) != len(self.lateral):
+            raise GraphError(f"expected {len(self.lateral)} backbone maps, got {len(features)}")
+        maps = [conv(feature) for conv, feature in zip(self.lateral, features, strict=True)]
+        previous = features[-1]
+        for index, conv in enumerate(self.extra):
+            previous = conv(previous if index == 0 else F.relu(previous))
+            maps.append(previous)
+        return maps
+
+
+class FusionNeck(nn.Module):
+    """The neck of a `FusionGraph`: laterals, one block module per block node, residuals.
+
+    Args:
+        graph: a valid fusion graph; its level range fixes the number of outputs.
+        in_channels: channels of the backbone maps feeding the lowest levels (C3–C5).
+        channels: width of every pyramid map.
+        weights: the connection-weight object, indexed like ``graph.connection_ids``;
+            deterministic scalars initialised to 1 by default.
+
+    ``forward(features)`` maps the backbone maps to an ``OrderedDict`` ``{"P3": ..., ...}``.
+    Each output is its tapped node's map plus the input map of its level (residual, sec.
+    4.1.1). Weights pass through ReLU before fusion.
+    """
+
+    def __init__(
+        self,
+        graph: FusionGraph,
+        in_channels: Sequence[int],
+        channels: int,
+        weights: ConnectionWeights | None = None,
+    ) -> None:
+        super().__init__()
+        self.graph = graph.validate()
+        self.in_channels = list(in_channels)
+        self.out_channels = channels
+        self.levels = list(graph.level_range)
+        connection_ids = graph.connection_ids
+        self.weights = weights if weights is not None else DeterministicWeights(connection_ids)
+        if tuple(self.weights.connection_ids) != connection_ids:
+            raise GraphError(_mismatch(self.weights.connection_ids, connection_ids))
+        self.laterals = Laterals(in_channels, channels, len(self.levels))
+        self.blocks = nn.ModuleDict()
+        self.plan: list[_Step] = []
+        start = 0
+        for node in graph.nodes(BLOCK):
+            sources = graph.inputs_of(node)
+            if "." in node:
+                raise GraphError(f"block name {node!r} may not contain '.'")
+            self.blocks[node] = FUSION_OPS.get(graph.node(node)["op"])(channels, len(sources))
+            levels = tuple((source, graph.node(source)["level"]) for source in sources)
+            level = graph.node(node)["level"]
+            self.plan.append(_Step(node, level, levels, start, start + len(sources)))
+            start += len(sources)
+        self.taps = [(level, graph.output_source(level)) for level in self.levels]
+
+    def forward(
+        self, features: Sequence[torch.Tensor], weights: torch.Tensor | None = None
+    ) -> OrderedDict[str, torch.Tensor]:
+        """Fuse backbone maps; ``weights`` overrides the weight object (``[C]`` or ``[K, C]``).
+
+        With ``[K, C]`` weights, ``features`` hold K·B images (B per weight sample, sample-major).
+        """
+        inputs = self.laterals(features)
+        values = {input_name(level): m for level, m in zip(self.levels, inputs, strict=True)}
+        sizes = {level: m.shape[-2:] for level, m in zip(self.levels, inputs, strict=True)}
+        w = F.relu(self.weights() if weights is None else weights)
+        for step in self.plan:
+            resized = [resize(values[source], sizes[step.level]) for source, _ in step.sources]
+            values[step.node] = self.blocks[step.node](resized, w[..., step.start : step.stop])
+        out = OrderedDict()
+        for level, source in self.taps:
+            residual = values[input_name(level)]
+            out[f"P{level}"] = (
+                values[source] + residual if source != input_name(level) else residual
+            )
+        return out
+
+    def pruned(self, keep: Sequence[str] | set[str]) -> FusionNeck:
+        """The neck of ``graph.prune(keep)``, carrying over every surviving parameter.
+
+        Surviving block modules and the laterals keep their trained values; the weight object
+        is restricted to the surviving connections with its own ``select``.
+        """
+        graph = self.graph.prune(keep)
+        neck = FusionNeck(
+            graph, self.in_channels, self.out_channels, self.weights.select(graph.connection_ids)
+        )
+        target = neck.state_dict()
+        carried = {
+            key: value
+            for key, value in self.state_dict().items()
+            if key in target and not key.startswith("weights.") and value.shape == target[key].shape
+        }
+        neck.load_state_dict(carried, strict=False)
+        return neck.to(next(self.parameters()).device)
+
+
+def _mismatch(got: Sequence[str], expected: Sequence[str]) -> str:
+    extra = [c for c in got if c not in set(expected)]
+    missing = [c for c in expected if c not in set(got)]
+    detail = (
+        f"missing {missing[:3]}"
+        if missing
+        else f"extra {extra[:3]}"
+        if extra
+        else "in another order"
+    )
+    return f"weight object does not match the graph's connections: {detail}"
