@@ -8,6 +8,7 @@ breaks only a request for that plugin, never the others.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -57,6 +58,12 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def reload(self) -> None:
+        """Scan the entry points again, e.g. after a plugin was installed at run time."""
+        self._plugins_loaded = False
+        self._broken.clear()
+        self._load_plugins()
+
     def _load_plugins(self) -> None:
         if self._plugins_loaded:
             return
@@ -69,7 +76,9 @@ class Registry(Generic[T]):
         self._loading_origin = package
         try:
             loaded = entry.load()
-            if entry.name not in self._entries:  # an entry point may name the object itself
+            # An entry point names either the object itself, or a module whose import
+            # registers its objects with the decorator (how `baselines` registers its necks).
+            if not inspect.ismodule(loaded) and entry.name not in self._entries:
                 self.register(entry.name)(loaded)
         except Exception as error:  # a broken plugin must not break the others
             self._broken[entry.name] = (

@@ -6,6 +6,7 @@ from archsearch.neck.backbone import (
     detection_kwargs,
     roi_pool,
 )
+from archsearch.neck.catalog import available_necks, build_neck
 from archsearch.neck.cost import NeckCost, backbone_shapes, count_params, neck_cost
 from archsearch.neck.fusion_neck import FusionNeck, Laterals, resize
 from archsearch.neck.ops import FUSION_OPS, FastNormalizedFusion, SeparableConvBlock, register_op
@@ -19,7 +20,9 @@ __all__ = [
     "NeckCost",
     "SeparableConvBlock",
     "anchor_generator",
+    "available_necks",
     "backbone_shapes",
+    "build_neck",
     "count_params",
     "detection_kwargs",
     "neck_cost",

@@ -1,5 +1,8 @@
 """Parameters and FLOPs of a neck, counted by torch's own `FlopCounterMode`.
 
+A neck here is any module fed by backbone maps with ``in_channels`` and ``levels``
+attributes: a `FusionNeck`, or a module neck of `archsearch.neck.catalog`.
+
 FLOPs count what `FlopCounterMode` counts (convolutions and matrix products, 2 per
 multiply-add); resizes and elementwise sums are not FLOPs to it, so latency is measured
 separately by the benchmarks.
@@ -11,9 +14,8 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
-
-from archsearch.neck.fusion_neck import FusionNeck
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class NeckCost:
     image_size: tuple[int, int]
 
 
-def backbone_shapes(neck: FusionNeck, image_size: tuple[int, int], batch: int = 1) -> list:
+def backbone_shapes(neck: nn.Module, image_size: tuple[int, int], batch: int = 1) -> list:
     """Shapes of the backbone maps a neck expects for an image of ``image_size`` (H, W).
 
     The map feeding level ``l`` has stride ``2**l`` (C3 at 1/8 for P3).
@@ -35,11 +37,11 @@ def backbone_shapes(neck: FusionNeck, image_size: tuple[int, int], batch: int = 
     ]
 
 
-def count_params(module: torch.nn.Module) -> int:
+def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def neck_cost(neck: FusionNeck, image_size: tuple[int, int] = (512, 512)) -> NeckCost:
+def neck_cost(neck: nn.Module, image_size: tuple[int, int] = (512, 512)) -> NeckCost:
     """Parameters and forward FLOPs of ``neck`` for one image of ``image_size``."""
     device = next(neck.parameters()).device
     features = [torch.zeros(shape, device=device) for shape in backbone_shapes(neck, image_size)]

@@ -145,23 +145,27 @@ class FusionNeck(nn.Module):
         return out
 
     def pruned(self, keep: Sequence[str] | set[str]) -> FusionNeck:
-        """The neck of ``graph.prune(keep)``, carrying over every surviving parameter.
+        """The neck of ``graph.prune(keep)``, sharing every surviving module.
 
-        Surviving block modules and the laterals keep their trained values; the weight object
-        is restricted to the surviving connections with its own ``select``.
+        The laterals and each surviving block are the same module objects as in this neck
+        (a block whose parameter shapes depend on its inputs, such as a concatenation that
+        lost some, is built afresh), so their parameters, and an optimizer's state for
+        them, carry over by identity. The weight object is restricted to the surviving
+        connections by its own ``select``. Use the returned neck in place of this one.
         """
         graph = self.graph.prune(keep)
-        neck = FusionNeck(
-            graph, self.in_channels, self.out_channels, self.weights.select(graph.connection_ids)
-        )
-        target = neck.state_dict()
-        carried = {
-            key: value
-            for key, value in self.state_dict().items()
-            if key in target and not key.startswith("weights.") and value.shape == target[key].shape
-        }
-        neck.load_state_dict(carried, strict=False)
-        return neck.to(next(self.parameters()).device)
+        weights = self.weights.select(graph.connection_ids)
+        neck = FusionNeck(graph, self.in_channels, self.out_channels, weights)
+        neck.laterals = self.laterals
+        for name, block in neck.blocks.items():
+            if _same_shapes(self.blocks[name], block):
+                neck.blocks[name] = self.blocks[name]
+        return neck.to(next(self.laterals.parameters()).device)
+
+
+def _same_shapes(a: nn.Module, b: nn.Module) -> bool:
+    shapes = [{k: v.shape for k, v in m.state_dict().items()} for m in (a, b)]
+    return shapes[0] == shapes[1]
 
 
 def _mismatch(got: Sequence[str], expected: Sequence[str]) -> str:

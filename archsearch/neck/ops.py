@@ -59,3 +59,79 @@ class FastNormalizedFusion(nn.Module):
         for index in range(1, len(features)):
             fused = fused + scale(features[index], weights[..., index])
         return self.conv(scale(fused, 1.0 / (weights.sum(-1) + self.eps)))
+
+
+def weighted_sum(features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+    """``Σ w_i F_i``, each weight a scalar or one value per sample group (see `scale`)."""
+    fused = scale(features[0], weights[..., 0])
+    for index in range(1, len(features)):
+        fused = fused + scale(features[index], weights[..., index])
+    return fused
+
+
+@register_op("sum")
+class WeightedSum(nn.Module):
+    """The sum merge of FPN, PANet and NAS-FPN: ``Conv(Σ w_i F_i)``, eq. 1 without normalizing.
+
+    The originals add their inputs plainly; here each input keeps its connection weight so
+    that every connection of every baseline can be scaled, sampled and pruned alike. With the
+    weights at their initial value 1 this is the plain sum.
+    """
+
+    def __init__(self, channels: int, num_inputs: int) -> None:
+        super().__init__()
+        self.conv = SeparableConvBlock(channels)
+
+    def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        return self.conv(weighted_sum(features, weights))
+
+
+@register_op("concat")
+class ConcatFusion(nn.Module):
+    """HRNet's fusion (HRFPN): ``Conv(Conv1×1([w_1 F_1, …, w_m F_m]))``.
+
+    The inputs, weighted, are concatenated along channels in the graph's input order and
+    reduced back to ``channels`` by a 1×1 conv, then pass the paper's block. The 1×1 conv
+    has ``num_inputs · channels`` input channels, so a pruned block is built afresh.
+    """
+
+    def __init__(self, channels: int, num_inputs: int) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(num_inputs * channels, channels, 1, bias=False)
+        self.conv = SeparableConvBlock(channels)
+
+    def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        weighted = [scale(feature, weights[..., i]) for i, feature in enumerate(features)]
+        return self.conv(self.reduce(torch.cat(weighted, dim=1)))
+
+
+@register_op("global_pool")
+class GlobalPoolFusion(nn.Module):
+    """NAS-FPN's global-pooling merge cell (Ghiasi et al., 2019, Figure 6), weighted.
+
+    With ``A = w_m F_m`` the **last** input (in the graph's input order: deepest layer, then
+    highest level, which in the NAS-FPN cell is always the coarser map of the pair),
+    ``G = w_{m-1} F_{m-1}`` the one before it and ``P_i = w_i F_i`` any earlier ones::
+
+        Conv(A + G · sigmoid(GAP(A)) + Σ_i P_i)
+
+    so the coarser map's global context gates the finer one (as in the authors' TensorFlow
+    code, which pools with a global max; we follow the paper's global pooling, an average).
+    The earlier inputs are NAS-FPN's output cells adding their own level's unused input,
+    "sum(P5, gp(P4_out, P3_out))", as one block of three connections. The gate is computed
+    from the weighted ``A``, so a zero weight silences that connection entirely; a block
+    left with one input by pruning is ``Conv(A)``.
+    """
+
+    def __init__(self, channels: int, num_inputs: int) -> None:
+        super().__init__()
+        self.conv = SeparableConvBlock(channels)
+
+    def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        fused = scale(features[-1], weights[..., -1])
+        if len(features) > 1:
+            gate = torch.sigmoid(fused.mean(dim=(-2, -1), keepdim=True))
+            fused = fused + scale(features[-2], weights[..., -2]) * gate
+        if len(features) > 2:
+            fused = fused + weighted_sum(features[:-2], weights[..., :-2])
+        return self.conv(fused)

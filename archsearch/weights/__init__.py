@@ -1,5 +1,16 @@
 """Connection-weight objects: deterministic scalars and variational distributions."""
 
+from archsearch.weights.ard import GaussianARD
 from archsearch.weights.base import ConnectionWeights, DeterministicWeights
+from archsearch.weights.fullard import FullARD
+from archsearch.weights.laplace import Laplace
+from archsearch.weights.variational import VariationalWeights
 
-__all__ = ["ConnectionWeights", "DeterministicWeights"]
+__all__ = [
+    "ConnectionWeights",
+    "DeterministicWeights",
+    "FullARD",
+    "GaussianARD",
+    "Laplace",
+    "VariationalWeights",
+]

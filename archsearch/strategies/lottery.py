@@ -1,0 +1,59 @@
+"""Lottery ticket pruning (Frankle & Carbin 2019), applied to connections.
+
+Train dense; at each round remove the lowest-magnitude connections (effective weight
+``ReLU(w)``), rewind the survivors (connection weights and block parameters of the neck) to
+their values at ``rewind`` (0: initial values; a small fraction: "late resetting"), and
+retrain; rounds go geometrically down to ``target``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch.nn.functional as F
+
+from archsearch.graph import select_top
+from archsearch.strategies.base import (
+    Decision,
+    HyperParameter,
+    PruningStrategy,
+    pruning_steps,
+    round_counts,
+)
+from archsearch.strategies.registry import register_strategy
+from archsearch.strategies.scoring import as_scores
+
+
+@register_strategy("lottery")
+class LotteryTicket(PruningStrategy):
+    """Iterative magnitude pruning with rewinding of the neck's surviving parameters."""
+
+    hyperparameters = (
+        HyperParameter("target", 9, "connections to keep"),
+        HyperParameter("prune_start", 0.4, "first round, as a fraction of training", 0.2, 0.8),
+        HyperParameter("rounds", 3, "train-prune-rewind rounds", low=1, high=6),
+        HyperParameter("rewind", 0.0, "rewind point, as a fraction of training", 0.0, 0.2),
+    )
+
+    def setup(self, graph, total_steps: int) -> None:
+        super().setup(graph, total_steps)
+        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
+        counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
+        self.counts = dict(zip(self.schedule, counts, strict=True))
+        self.rewind_step = round(self.rewind * total_steps)
+        self.snapshot = None
+
+    def decide(self, neck, step: int) -> Decision | None:
+        if step == self.rewind_step and self.snapshot is None:
+            self.snapshot = copy.deepcopy(neck)
+        if step not in self.counts:
+            return None
+        scores = as_scores(neck.graph, F.relu(neck.weights.mean()))
+        keep = frozenset(select_top(neck.graph, scores, self.counts[step]))
+        return Decision(keep, rewind_to=self.snapshot)
+
+    def state_dict(self) -> dict:
+        return {"snapshot": self.snapshot}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.snapshot = state["snapshot"]

@@ -1,0 +1,102 @@
+"""`StrategyRunner`: drives a `PruningStrategy` from any training loop.
+
+The runner owns what every strategy shares: building the neck with the strategy's weights,
+applying a `Decision` (prune the graph, recompile the smaller neck, rewind survivors),
+keeping the optimizer in step, and recording the `History`. A training loop calls::
+
+    runner = StrategyRunner(strategy, graph, total_steps)
+    neck = runner.start(runner.build_neck(in_channels, channels))
+    for step in range(1, total_steps + 1):
+        loss = task_loss + (runner.penalty(neck, step) or 0)
+        loss.backward(); optimizer.step()
+        neck = runner.after_step(neck, step, optimizer)  # the same neck, or a smaller one
+        optimizer.zero_grad()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from archsearch.graph import FusionGraph, from_dict, to_dict
+from archsearch.neck import FusionNeck
+from archsearch.strategies.base import Decision, PruningStrategy
+from archsearch.strategies.history import History
+from archsearch.strategies.optim import swap_neck_parameters
+
+
+class StrategyRunner:
+    """One strategy applied to one graph over ``total_steps`` optimizer steps."""
+
+    def __init__(self, strategy: PruningStrategy, graph: FusionGraph, total_steps: int) -> None:
+        self.strategy = strategy
+        self.initial_graph = graph.validate()
+        self.graph = graph
+        self.total_steps = total_steps
+        self.history = History.for_connections(graph.connection_ids)
+        self.prunings: list[int] = []
+
+    def build_neck(self, in_channels: Sequence[int], channels: int) -> FusionNeck:
+        """The neck of the current graph with the strategy's weight object."""
+        weights = self.strategy.make_weights(self.graph.connection_ids)
+        return FusionNeck(self.graph, in_channels, channels, weights)
+
+    def start(self, neck: FusionNeck) -> FusionNeck:
+        """Set the strategy up and apply its step-0 decision (e.g. random pruning)."""
+        self.strategy.setup(self.graph, self.total_steps)
+        neck = self._apply(neck, self.strategy.decide(neck, 0), 0, None)
+        self.history.record(0, neck.weights)
+        return neck
+
+    def penalty(self, neck: FusionNeck, step: int) -> torch.Tensor | None:
+        return self.strategy.penalty(neck, step)
+
+    def after_step(
+        self, neck: FusionNeck, step: int, optimizer: torch.optim.Optimizer | None = None
+    ) -> FusionNeck:
+        """Observe, maybe prune, record; returns the neck to train from now on."""
+        self.strategy.observe(neck, step)
+        neck = self._apply(neck, self.strategy.decide(neck, step), step, optimizer)
+        self.history.record(step, neck.weights)
+        return neck
+
+    def _apply(
+        self,
+        neck: FusionNeck,
+        decision: Decision | None,
+        step: int,
+        optimizer: torch.optim.Optimizer | None,
+    ) -> FusionNeck:
+        unchanged = decision is None or (
+            decision.rewind_to is None and decision.keep == set(neck.graph.connection_ids)
+        )
+        if unchanged:
+            return neck
+        smaller = neck.pruned(decision.keep)
+        if decision.rewind_to is not None:
+            early = decision.rewind_to.pruned(smaller.graph.connection_ids)
+            smaller.load_state_dict(early.state_dict())
+        if optimizer is not None:
+            swap_neck_parameters(optimizer, neck, smaller, reset=decision.rewind_to is not None)
+        self.graph = smaller.graph
+        self.prunings.append(step)
+        return smaller
+
+    def state_dict(self) -> dict[str, Any]:
+        """Current graph, history and strategy state: what a resumed run needs first."""
+        return {
+            "graph": to_dict(self.graph),
+            "history": self.history.to_dict(),
+            "prunings": list(self.prunings),
+            "strategy": self.strategy.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore; build the neck afterwards (`build_neck` uses the restored graph)."""
+        self.graph = from_dict(state["graph"], source="checkpoint")
+        self.history = History.from_dict(state["history"])
+        self.prunings = list(state["prunings"])
+        self.strategy.setup(self.initial_graph, self.total_steps)
+        self.strategy.load_state_dict(state["strategy"])

@@ -1,0 +1,74 @@
+"""Taylor importance pruning (Molchanov et al. 2019), applied to connections.
+
+The importance of connection i is the squared first-order Taylor estimate of the change in
+loss if its weight were removed, ``(∂L/∂w_i · w_i)²``, accumulated over the steps before a
+pruning round. After the dense model has trained (``prune_start``), each round removes the
+least important connections, geometrically down to ``target``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from archsearch.graph import select_top
+from archsearch.strategies.base import (
+    Decision,
+    HyperParameter,
+    PruningStrategy,
+    pruning_steps,
+    round_counts,
+)
+from archsearch.strategies.registry import register_strategy
+from archsearch.strategies.scoring import as_scores
+
+
+def taylor_importance(weights: torch.nn.Module) -> torch.Tensor:
+    """``(grad · w)²`` per connection for a deterministic weight object, after backward."""
+    values = weights.values
+    if values.grad is None:
+        return torch.zeros_like(values)
+    return (values.grad * values).detach().square()
+
+
+@register_strategy("taylor")
+class Taylor(PruningStrategy):
+    """Iterative removal of the connections of least accumulated Taylor importance.
+
+    Importance is accumulated from ``window`` (a fraction of training) before each round,
+    and reset after it. The weights used are those after the optimizer step, an O(lr)
+    difference from the ones the gradient was taken at.
+    """
+
+    hyperparameters = (
+        HyperParameter("target", 9, "connections to keep"),
+        HyperParameter("prune_start", 0.5, "first round, as a fraction of training", 0.2, 0.8),
+        HyperParameter("rounds", 4, "pruning rounds", low=1, high=8),
+        HyperParameter("window", 0.1, "steps accumulated before a round (fraction)", 0.02, 0.3),
+    )
+
+    def setup(self, graph, total_steps: int) -> None:
+        super().setup(graph, total_steps)
+        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
+        counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
+        self.counts = dict(zip(self.schedule, counts, strict=True))
+        self.importance: torch.Tensor | None = None
+
+    def observe(self, neck, step: int) -> None:
+        upcoming = [s for s in self.schedule if s >= step]
+        if not upcoming or step < upcoming[0] - max(1, round(self.window * self.total_steps)):
+            return
+        current = taylor_importance(neck.weights)
+        self.importance = current if self.importance is None else self.importance + current
+
+    def decide(self, neck, step: int) -> Decision | None:
+        if step not in self.counts or self.importance is None:
+            return None
+        scores = as_scores(neck.graph, self.importance)
+        self.importance = None
+        return Decision(frozenset(select_top(neck.graph, scores, self.counts[step])))
+
+    def state_dict(self) -> dict:
+        return {"importance": self.importance}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.importance = state["importance"]

@@ -1,0 +1,104 @@
+"""Train-step overhead of variational connection weights over deterministic ones.
+
+One dense neck (63 connections) per weight object, all with identical convolution weights,
+runs forward and backward in turn, round after round, in one process (interleaved, so the
+machine's noise falls on every candidate alike). A variational step also adds its ``kl()``
+to the loss, as training does. Each ratio is the median over rounds of the variational
+step's time over the same round's deterministic step. Goals: <= 1.03 for GaussianARD and
+Laplace, <= 1.05 for FullARD.
+
+    python -m experiments.benchmarks.weights_overhead --size 128 512 --repeats 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Callable
+
+import torch
+
+from archsearch.graph import dense
+from archsearch.neck import FusionNeck, backbone_shapes
+from archsearch.weights import (
+    ConnectionWeights,
+    DeterministicWeights,
+    FullARD,
+    GaussianARD,
+    Laplace,
+    VariationalWeights,
+)
+from experiments.benchmarks.timing import interleaved_times
+
+IN_CHANNELS = [32, 64, 128]
+KINDS: dict[str, type[ConnectionWeights]] = {
+    "deterministic": DeterministicWeights,
+    "GaussianARD": GaussianARD,
+    "FullARD": FullARD,
+    "Laplace": Laplace,
+}
+GOALS = {"GaussianARD": 1.03, "FullARD": 1.05, "Laplace": 1.03}
+
+
+def train_step(neck: FusionNeck, features: list[torch.Tensor]) -> Callable[[], None]:
+    """One training step's compute: forward, loss (+ KL for variational weights), backward."""
+
+    def run() -> None:
+        neck.zero_grad(set_to_none=True)
+        loss = sum(value.mean() for value in neck(features).values())
+        if isinstance(neck.weights, VariationalWeights):
+            loss = loss + neck.weights.kl()
+        loss.backward()
+
+    return run
+
+
+def measure(size: int, args: argparse.Namespace, device: torch.device) -> dict[str, list[float]]:
+    """Per-round step times (seconds) of every weight kind at one image size."""
+    graph = dense()
+    necks = {}
+    for name, kind in KINDS.items():
+        torch.manual_seed(0)  # the same convolution weights in every neck
+        neck = FusionNeck(graph, IN_CHANNELS, args.channels, kind(graph.connection_ids))
+        necks[name] = neck.to(device).train()
+    generator = torch.Generator().manual_seed(1)
+    features = [
+        torch.randn(shape, generator=generator).to(device)
+        for shape in backbone_shapes(necks["deterministic"], (size, size), args.batch)
+    ]
+    runs = {name: train_step(neck, features) for name, neck in necks.items()}
+    return interleaved_times(runs, args.repeats, device, warmup=args.warmup)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, nargs="+", default=[128, 512], help="image sides")
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=30, help="timed rounds per size")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed rounds per size")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    print(
+        f"device {device}, threads {args.threads}, batch {args.batch}, channels "
+        f"{args.channels}, {len(dense().connection_ids)} connections, forward+backward, "
+        f"median of {args.repeats} interleaved rounds"
+    )
+    print(f"{'image':>9s}  {'weights':13s} {'median ms':>10s} {'ratio':>7s} {'goal':>6s}")
+    for size in args.size:
+        times = measure(size, args, device)
+        baseline = times["deterministic"]
+        for name, samples in times.items():
+            ratio = statistics.median(t / d for t, d in zip(samples, baseline, strict=True))
+            goal = GOALS.get(name)
+            verdict = "" if goal is None else f"<={goal:.2f} {'ok' if ratio <= goal else 'MISS'}"
+            print(
+                f"{size:4d}x{size:<4d}  {name:13s} {statistics.median(samples) * 1e3:10.2f} "
+                f"{ratio:7.3f} {verdict}"
+            )
+
+
+if __name__ == "__main__":
+    main()
