@@ -129,7 +129,16 @@ class FusionNeck(nn.Module):
 
         With ``[K, C]`` weights, ``features`` hold K·B images (B per weight sample, sample-major).
         """
-        inputs = self.laterals(features)
+        return self.fuse(self.laterals(features), weights)
+
+    def fuse(
+        self, inputs: Sequence[torch.Tensor], weights: torch.Tensor | None = None
+    ) -> OrderedDict[str, torch.Tensor]:
+        """The graph's part of `forward`: pyramid input maps (one per level) to outputs.
+
+        Exposed so that a cell can be compared with another implementation on the same
+        P3–P7 maps, laterals excluded (``experiments/benchmarks/bifpn_vs_effdet.py``).
+        """
         values = {input_name(level): m for level, m in zip(self.levels, inputs, strict=True)}
         sizes = {level: m.shape[-2:] for level, m in zip(self.levels, inputs, strict=True)}
         w = F.relu(self.weights() if weights is None else weights)
@@ -140,7 +149,7 @@ class FusionNeck(nn.Module):
         for level, source in self.taps:
             residual = values[input_name(level)]
             out[f"P{level}"] = (
-                values[source] + residual if source != input_name(level) else residual
+                residual if source == input_name(level) else values[source] + residual
             )
         return out
 

@@ -45,6 +45,14 @@ def scale(feature: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return feature * weight.repeat_interleave(batch).view(-1, 1, 1, 1)
 
 
+def weighted_sum(features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+    """``Σ w_i F_i``, each weight a scalar or one value per sample group (see `scale`)."""
+    fused = scale(features[0], weights[..., 0])
+    for index in range(1, len(features)):
+        fused = fused + scale(features[index], weights[..., index])
+    return fused
+
+
 @register_op("fast_normalized")
 class FastNormalizedFusion(nn.Module):
     """Fast normalized fusion, eq. 1: ``Conv(Σ w_i F_i / (Σ w_i + ε))`` with ``w_i ≥ 0``."""
@@ -55,18 +63,8 @@ class FastNormalizedFusion(nn.Module):
         self.conv = SeparableConvBlock(channels)
 
     def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-        fused = scale(features[0], weights[..., 0])
-        for index in range(1, len(features)):
-            fused = fused + scale(features[index], weights[..., index])
+        fused = weighted_sum(features, weights)
         return self.conv(scale(fused, 1.0 / (weights.sum(-1) + self.eps)))
-
-
-def weighted_sum(features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-    """``Σ w_i F_i``, each weight a scalar or one value per sample group (see `scale`)."""
-    fused = scale(features[0], weights[..., 0])
-    for index in range(1, len(features)):
-        fused = fused + scale(features[index], weights[..., index])
-    return fused
 
 
 @register_op("sum")
