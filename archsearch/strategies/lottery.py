@@ -3,7 +3,9 @@
 Train dense; at each round remove the lowest-magnitude connections (effective weight
 ``ReLU(w)``), rewind the survivors (connection weights and block parameters of the neck) to
 their values at ``rewind`` (0: initial values; a small fraction: "late resetting"), and
-retrain; rounds go geometrically down to ``target``.
+retrain; rounds go geometrically down to ``target``. Only the neck is rewound (it is what
+is pruned), and the optimizer keeps running: Frankle & Carbin restart training of the whole
+network instead, which a detector trained once per budget cannot afford.
 """
 
 from __future__ import annotations

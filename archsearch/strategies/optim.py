@@ -1,47 +1,62 @@
-"""Keeping an optimizer going across a recompiled neck.
+"""Keeping an optimizer going across a recompiled neck: one function for every loop.
 
 `FusionNeck.pruned` reuses the module objects of surviving blocks and laterals, so their
-parameters (and their momentum buffers) survive by identity. Only the weight object is new:
+parameters, and their optimizer state, survive by identity. Only the weight object is new:
 its per-connection vectors are the old ones restricted to the survivors, and so is their
-optimizer state. Parameters of other shapes (FullARD's precision factor, re-factorized over
-the kept connections) restart with empty state.
+state (momentum follows the kept connections). Parameters of other shapes (FullARD's
+precision factor, re-factorized over the kept connections) restart with empty state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
+from torch import nn
 
 from archsearch.neck import FusionNeck
 
 
 def swap_neck_parameters(
-    optimizer: torch.optim.Optimizer, old: FusionNeck, new: FusionNeck, reset: bool = False
+    optimizer: torch.optim.Optimizer,
+    old: FusionNeck,
+    new: FusionNeck,
+    params: Sequence[nn.Parameter],
 ) -> None:
-    """Replace ``old``'s parameters by ``new``'s in ``optimizer``, in place, carrying state.
+    """Make ``optimizer`` train ``params`` (the model's, after ``new`` replaced ``old``).
 
-    In place, so a learning-rate scheduler bound to ``optimizer`` keeps working. Each new
-    weight parameter joins the param group that held the old one of the same name. ``reset``
-    drops the state of every neck parameter (after a lottery-ticket rewind, momentum belongs
-    to the old values).
+    In place, so a learning-rate scheduler bound to the optimizer keeps working. Each group
+    keeps the parameters it held, in the order of ``params`` (the model's order: a resumed
+    run that rebuilds the neck gets the same layout, so saved optimizer state fits); a new
+    weight parameter takes the group and the restricted state of its old namesake; any other
+    new parameter joins the first group with fresh state.
     """
     kept = old.weights.indices(new.weights.connection_ids)
-    old_ids = {id(p) for p in old.parameters()}
-    surviving = {id(p) for p in new.parameters()}
     old_weights = dict(old.weights.named_parameters())
-    for group in optimizer.param_groups:
-        held = {id(p) for p in group["params"]}
-        group["params"] = [p for p in group["params"] if id(p) not in old_ids or id(p) in surviving]
-        for name, param in new.weights.named_parameters():
-            previous = old_weights.get(name)
-            if previous is None or id(previous) not in held:
-                continue
-            group["params"].append(param)
-            state = optimizer.state.pop(previous, None)
-            if state and not reset:
-                optimizer.state[param] = _select_state(state, previous, kept)
-    for param in old.parameters():
-        if id(param) not in surviving or reset:
-            optimizer.state.pop(param, None)
+    heir = {
+        id(param): old_weights[name]
+        for name, param in new.weights.named_parameters()
+        if name in old_weights
+    }
+    held = [{id(p) for p in group["params"]} for group in optimizer.param_groups]
+    placed = set().union(*held)
+    for index, group in enumerate(optimizer.param_groups):
+        group["params"] = [
+            p
+            for p in params
+            if id(p) in held[index]
+            or (id(p) in heir and id(heir[id(p)]) in held[index])
+            or (index == 0 and id(p) not in placed and id(p) not in heir)
+        ]
+    for param in params:
+        previous = heir.get(id(param))
+        state = optimizer.state.pop(previous, None) if previous is not None else None
+        if state:
+            optimizer.state[param] = _select_state(state, previous, kept)
+    alive = {id(p) for p in params}
+    for param in list(optimizer.state):
+        if id(param) not in alive:
+            del optimizer.state[param]
 
 
 def _select_state(state: dict, param: torch.Tensor, kept: torch.Tensor) -> dict:

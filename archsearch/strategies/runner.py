@@ -1,16 +1,22 @@
 """`StrategyRunner`: drives a `PruningStrategy` from any training loop.
 
 The runner owns what every strategy shares: building the neck with the strategy's weights,
-applying a `Decision` (prune the graph, recompile the smaller neck, rewind survivors),
-keeping the optimizer in step, and recording the `History`. A training loop calls::
+applying a `Decision` (prune the graph, recompile the smaller neck, rewind survivors) and
+recording the `History`. A training loop calls::
 
     runner = StrategyRunner(strategy, graph, total_steps)
     neck = runner.start(runner.build_neck(in_channels, channels))
     for step in range(1, total_steps + 1):
         loss = task_loss + (runner.penalty(neck, step) or 0)
         loss.backward(); optimizer.step()
-        neck = runner.after_step(neck, step, optimizer)  # the same neck, or a smaller one
+        smaller = runner.after_step(neck, step)  # the same neck, or a smaller one
+        if smaller is not neck:  # keep the optimizer in step with the recompiled neck
+            swap_neck_parameters(optimizer, neck, smaller, trainable_parameters)
+            neck = smaller
         optimizer.zero_grad()
+
+The runner never touches the optimizer: the loop owns it (`swap_neck_parameters` keeps the
+momentum of every surviving connection).
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from archsearch.graph import FusionGraph, from_dict, to_dict
 from archsearch.neck import FusionNeck
 from archsearch.strategies.base import Decision, PruningStrategy
 from archsearch.strategies.history import History
-from archsearch.strategies.optim import swap_neck_parameters
 
 
 class StrategyRunner:
@@ -46,29 +51,21 @@ class StrategyRunner:
     def start(self, neck: FusionNeck) -> FusionNeck:
         """Set the strategy up and apply its step-0 decision (e.g. random pruning)."""
         self.strategy.setup(self.graph, self.total_steps)
-        neck = self._apply(neck, self.strategy.decide(neck, 0), 0, None)
+        neck = self._apply(neck, self.strategy.decide(neck, 0), 0)
         self.history.record(0, neck.weights)
         return neck
 
     def penalty(self, neck: FusionNeck, step: int) -> torch.Tensor | None:
         return self.strategy.penalty(neck, step)
 
-    def after_step(
-        self, neck: FusionNeck, step: int, optimizer: torch.optim.Optimizer | None = None
-    ) -> FusionNeck:
+    def after_step(self, neck: FusionNeck, step: int) -> FusionNeck:
         """Observe, maybe prune, record; returns the neck to train from now on."""
         self.strategy.observe(neck, step)
-        neck = self._apply(neck, self.strategy.decide(neck, step), step, optimizer)
+        neck = self._apply(neck, self.strategy.decide(neck, step), step)
         self.history.record(step, neck.weights)
         return neck
 
-    def _apply(
-        self,
-        neck: FusionNeck,
-        decision: Decision | None,
-        step: int,
-        optimizer: torch.optim.Optimizer | None,
-    ) -> FusionNeck:
+    def _apply(self, neck: FusionNeck, decision: Decision | None, step: int) -> FusionNeck:
         unchanged = decision is None or (
             decision.rewind_to is None and decision.keep == set(neck.graph.connection_ids)
         )
@@ -78,8 +75,6 @@ class StrategyRunner:
         if decision.rewind_to is not None:
             early = decision.rewind_to.pruned(smaller.graph.connection_ids)
             smaller.load_state_dict(early.state_dict())
-        if optimizer is not None:
-            swap_neck_parameters(optimizer, neck, smaller, reset=decision.rewind_to is not None)
         self.graph = smaller.graph
         self.prunings.append(step)
         return smaller

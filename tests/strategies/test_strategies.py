@@ -155,7 +155,7 @@ def test_optimizer_state_follows_the_surviving_connections():
     old_buffer = optimizer.state[neck.weights.values]["momentum_buffer"].clone()
     keep = select_top(neck.graph, dict.fromkeys(neck.graph.connection_ids, 1.0), 20)
     smaller = neck.pruned(keep)
-    swap_neck_parameters(optimizer, neck, smaller)
+    swap_neck_parameters(optimizer, neck, smaller, list(smaller.parameters()))
     kept = neck.weights.indices(smaller.weights.connection_ids)
     new_buffer = optimizer.state[smaller.weights.values]["momentum_buffer"]
     assert torch.equal(new_buffer, old_buffer[kept])

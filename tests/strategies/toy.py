@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from archsearch.graph import dense, input_name
 from archsearch.neck import FusionNeck, backbone_shapes
 from archsearch.strategies import PruningStrategy, StrategyRunner
+from archsearch.strategies.optim import swap_neck_parameters
 from archsearch.weights import DeterministicWeights
 
 CHANNELS = 8
@@ -82,6 +83,10 @@ def train_toy(strategy: PruningStrategy, steps: int = 120, seed: int = 0, lr: fl
         optimizer.zero_grad()
         (loss if penalty is None else loss + penalty).backward()
         optimizer.step()
-        neck = runner.after_step(neck, step, optimizer)
+        smaller = runner.after_step(neck, step)
+        if smaller is not neck:
+            params = [p for p in smaller.parameters() if p.requires_grad]
+            swap_neck_parameters(optimizer, neck, smaller, params)
+            neck = smaller
         losses.append(loss.item())
     return runner, neck, losses
