@@ -2,8 +2,8 @@
 
 The one path every data set takes: COCO itself, PlantDoc or Uno Cards exported in COCO
 format, and the embedded digit scenes. The JSON is checked on load, so a bad file fails at
-once with the file, the annotation id and the field at fault, not as a shape error deep in
-training. Evaluation reads the same file through pycocotools (`CocoDetection.coco`).
+once naming the file and the image, annotation or key at fault, not as a shape error deep in
+training. Evaluation reads the same annotations through pycocotools (`CocoDetection.coco`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Sequence
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,10 @@ from torch.utils.data import Dataset
 from archsearch.errors import DataError
 
 BOX_TOLERANCE = 1.0  # pixels a box may overhang its image (rounding in exporters)
+IMAGE_KEYS = ("id", "file_name", "width", "height")
+ANNOTATION_KEYS = ("id", "image_id", "category_id", "bbox")
+
+Target = dict[str, Any]
 
 
 def load_annotations(path: Path) -> dict[str, Any]:
@@ -31,103 +37,169 @@ def load_annotations(path: Path) -> dict[str, Any]:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError as error:
         raise DataError(f"{path}: no such annotation file") from error
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object with images, annotations, categories")
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
             raise DataError(f"{path}: missing top-level list {key!r}")
     return data
 
 
-def validate(data: dict[str, Any], path: Path, images_dir: Path) -> None:
-    """Raise `DataError` naming the file and the image or annotation at fault."""
-    images = {}
-    for image in data["images"]:
-        for key in ("id", "file_name", "width", "height"):
-            if key not in image:
-                raise DataError(f"{path}: image {image.get('id', '?')} has no {key!r}")
-        if not (images_dir / image["file_name"]).is_file():
-            raise DataError(
-                f"{path}: image {image['id']}: missing file {images_dir / image['file_name']}"
-            )
-        images[image["id"]] = image
-    categories = {category["id"] for category in data["categories"]}
+def validate(data: dict[str, Any], path: Path, root_images: Path, masks: bool = False) -> None:
+    """Raise `DataError` naming ``path`` and the image, annotation or key at fault."""
+    images = _check_images(data["images"], path, root_images)
+    categories = set()
+    for category in data["categories"]:
+        if not isinstance(category, dict) or "id" not in category:
+            raise DataError(f"{path}: category {category!r} has no 'id'")
+        categories.add(category["id"])
+    seen = set()
     for annotation in data["annotations"]:
+        if not isinstance(annotation, dict):
+            raise DataError(f"{path}: annotation entry {annotation!r} is not an object")
         where = f"{path}: annotation {annotation.get('id', '?')}"
-        for key in ("id", "image_id", "category_id", "bbox"):
+        for key in ANNOTATION_KEYS:
             if key not in annotation:
                 raise DataError(f"{where} has no {key!r}")
+        if annotation["id"] in seen:  # pycocotools would silently keep only the last one
+            raise DataError(f"{where}: duplicate annotation id")
+        seen.add(annotation["id"])
         if annotation["category_id"] not in categories:
-            raise DataError(f"{where}: unknown category {annotation['category_id']}")
+            raise DataError(f"{where}: unknown category id {annotation['category_id']}")
         image = images.get(annotation["image_id"])
         if image is None:
-            raise DataError(f"{where}: unknown image {annotation['image_id']}")
-        x, y, w, h = annotation["bbox"]
-        if w <= 0 or h <= 0:
-            raise DataError(f"{where}: box {annotation['bbox']} has non-positive size")
-        inside = (
-            x >= -BOX_TOLERANCE
-            and y >= -BOX_TOLERANCE
-            and x + w <= image["width"] + BOX_TOLERANCE
-            and y + h <= image["height"] + BOX_TOLERANCE
-        )
-        if not inside:
-            size = f"{image['width']}x{image['height']}"
-            raise DataError(f"{where}: box {annotation['bbox']} lies outside its {size} image")
+            raise DataError(f"{where}: unknown image id {annotation['image_id']}")
+        _check_box(annotation["bbox"], image, where)
+        if masks and not annotation.get("iscrowd") and "segmentation" not in annotation:
+            raise DataError(f"{where} has no 'segmentation', and masks were asked for")
+
+
+def _check_images(entries: list, path: Path, root_images: Path) -> dict[Any, dict]:
+    """The image entries by id, each with its keys and its file present."""
+    images = {}
+    for image in entries:
+        if not isinstance(image, dict):
+            raise DataError(f"{path}: image entry {image!r} is not an object")
+        for key in IMAGE_KEYS:
+            if key not in image:
+                raise DataError(f"{path}: image {image.get('id', '?')} has no {key!r}")
+        if image["id"] in images:
+            raise DataError(f"{path}: image {image['id']}: duplicate image id")
+        file = root_images / image["file_name"]
+        if not file.is_file():
+            raise DataError(f"{path}: image {image['id']}: missing image file {file}")
+        images[image["id"]] = image
+    return images
+
+
+def _check_box(box: Any, image: dict, where: str) -> None:
+    """A box ``[x, y, w, h]`` of positive size inside its image, up to `BOX_TOLERANCE`."""
+    if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, Real) for v in box)):
+        raise DataError(f"{where}: 'bbox' {box!r} is not [x, y, width, height]")
+    x, y, w, h = box
+    if w <= 0 or h <= 0:
+        raise DataError(f"{where}: box {box} has non-positive width or height")
+    inside = (
+        x >= -BOX_TOLERANCE
+        and y >= -BOX_TOLERANCE
+        and x + w <= image["width"] + BOX_TOLERANCE
+        and y + h <= image["height"] + BOX_TOLERANCE
+    )
+    if not inside:
+        size = f"{image['width']}x{image['height']}"
+        raise DataError(f"{where}: box {box} lies outside its {size} image {image['id']}")
 
 
 class CocoDetection(Dataset):
-    """``(image, target)`` pairs as torchvision's detectors take them.
+    """``(image, target)`` pairs as torchvision's detection models take them.
 
-    ``image``: float32 ``[3, H, W]`` in [0, 1]. ``target``: ``boxes`` (xyxy, float32),
-    ``labels`` (int64, contiguous 1..K in the order of the sorted category ids; 0 is
-    background), ``image_id``, ``area``, ``iscrowd`` and, with ``masks=True``, ``masks``
-    (uint8 ``[N, H, W]``). Crowd annotations are left out of training targets.
+    ``image``: float32 ``[3, H, W]`` in [0, 1]. ``target``: ``boxes`` (float32 ``[N, 4]``,
+    xyxy), ``labels`` (int64, contiguous 1..K in the order of the sorted category ids; 0 is
+    background), ``image_id`` (int), ``area`` (float32), ``iscrowd`` (int64) and, with
+    ``masks=True``, ``masks`` (uint8 ``[N, H, W]``). Crowd annotations are left out of the
+    targets (they stay in `coco`, where evaluation uses them).
     """
 
-    def __init__(self, images_dir: str | Path, annotation_file: str | Path, masks: bool = False):
-        self.images_dir, self.annotation_file = Path(images_dir), Path(annotation_file)
+    def __init__(self, root_images: str | Path, annotation_file: str | Path, masks: bool = False):
+        self.root_images, self.annotation_file = Path(root_images), Path(annotation_file)
         self.masks = masks
         data = load_annotations(self.annotation_file)
-        validate(data, self.annotation_file, self.images_dir)
+        validate(data, self.annotation_file, self.root_images, masks)
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it indexes
-            self.coco = COCO()
-            self.coco.dataset = data
-            self.coco.createIndex()
-        self.image_ids = sorted(self.coco.imgs)
-        self.category_ids = sorted(self.coco.cats)
-        self._label = {c: i + 1 for i, c in enumerate(self.category_ids)}
+            self._coco = COCO()
+            self._coco.dataset = data
+            self._coco.createIndex()
+        self._image_ids = sorted(self._coco.imgs)
+        self._category_ids = sorted(self._coco.cats)
+        self._label = {category: i + 1 for i, category in enumerate(self._category_ids)}
+
+    @property
+    def coco(self) -> COCO:
+        """The pycocotools index of the annotation file, for evaluation."""
+        return self._coco
+
+    @property
+    def image_ids(self) -> list[int]:
+        """COCO image ids in item order."""
+        return self._image_ids
+
+    @property
+    def category_ids(self) -> list[int]:
+        """Sorted COCO category ids: label ``i`` is ``category_ids[i - 1]``."""
+        return self._category_ids
 
     @property
     def num_classes(self) -> int:
         """Categories plus background, as torchvision's ``num_classes`` counts them."""
-        return len(self.category_ids) + 1
+        return len(self._category_ids) + 1
 
     def __len__(self) -> int:
-        return len(self.image_ids)
+        return len(self._image_ids)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        image_id = self.image_ids[index]
-        info = self.coco.imgs[image_id]
-        with Image.open(self.images_dir / info["file_name"]) as file:
-            pixels = np.asarray(file.convert("RGB"), dtype=np.float32) / 255.0
-        image = torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
-        annotations = [a for a in self.coco.imgToAnns.get(image_id, []) if not a.get("iscrowd", 0)]
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Target]:
+        image_id = self._image_ids[index]
+        info = self._coco.imgs[image_id]
+        image = self._read_image(info)
+        annotations = [a for a in self._coco.imgToAnns.get(image_id, []) if not a.get("iscrowd")]
         boxes = torch.tensor([a["bbox"] for a in annotations], dtype=torch.float32).view(-1, 4)
         boxes[:, 2:] += boxes[:, :2]
-        target = {
+        labels = [self._label[a["category_id"]] for a in annotations]
+        areas = [float(a.get("area", a["bbox"][2] * a["bbox"][3])) for a in annotations]
+        target: Target = {
             "boxes": boxes,
-            "labels": torch.tensor(
-                [self._label[a["category_id"]] for a in annotations], dtype=torch.int64
-            ),
+            "labels": torch.tensor(labels, dtype=torch.int64),
             "image_id": image_id,
-            "area": torch.tensor([float(a.get("area", 0.0)) for a in annotations]),
+            "area": torch.tensor(areas, dtype=torch.float32),
             "iscrowd": torch.zeros(len(annotations), dtype=torch.int64),
         }
         if self.masks:
-            stacked = [self.coco.annToMask(a) for a in annotations]
-            shape = (0, info["height"], info["width"])
-            target["masks"] = torch.from_numpy(
-                np.stack(stacked) if stacked else np.zeros(shape, np.uint8)
-            )
+            shape = (len(annotations), info["height"], info["width"])
+            stacked = np.zeros(shape, dtype=np.uint8)
+            for slot, annotation in enumerate(annotations):
+                stacked[slot] = self._coco.annToMask(annotation)
+            target["masks"] = torch.from_numpy(stacked)
         return image, target
+
+    def _read_image(self, info: dict) -> torch.Tensor:
+        """The image file as float32 ``[3, H, W]``, checked against its declared size."""
+        file = self.root_images / info["file_name"]
+        try:
+            with Image.open(file) as opened:
+                pixels = np.asarray(opened.convert("RGB"), dtype=np.float32) / 255.0
+        except OSError as error:  # PIL's unreadable-image errors derive from OSError
+            raise DataError(f"{file}: cannot read image ({error})") from error
+        if pixels.shape[:2] != (info["height"], info["width"]):
+            raise DataError(
+                f"{self.annotation_file}: image {info['id']} is declared "
+                f"{info['width']}x{info['height']} but {file} is "
+                f"{pixels.shape[1]}x{pixels.shape[0]}"
+            )
+        return torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
+
+
+def collate(batch: Sequence[tuple[torch.Tensor, Target]]) -> tuple[list, list]:
+    """Batch detection items as lists: images differ in size and targets in object count."""
+    images, targets = zip(*batch, strict=True) if batch else ((), ())
+    return list(images), list(targets)

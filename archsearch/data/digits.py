@@ -1,24 +1,26 @@
-"""The embedded default data set: "digit scenes".
+"""The embedded default data set: "digit scenes", written to disk in COCO format.
 
-Real handwritten digits (scikit-learn's ``load_digits``: 1,797 scans of 8×8 pixels, shipped
-inside the package, nothing downloaded) composed onto textured backgrounds (crops of the
-sample photos scikit-learn ships), with instance masks from the glyph pixels. Three scale
-profiles stand in for the paper's data sets: ``small`` (small objects, like Uno Cards),
-``mixed`` (like COCO) and ``large`` (medium and large objects, like PlantDoc).
+Handwritten digits composed onto photo textures (see `archsearch.data.scenes`), with
+instance masks. Three scale profiles stand in for the paper's data sets: ``small`` (small
+objects, many per image, like Uno Cards), ``mixed`` (like COCO) and ``large`` (medium and
+large objects, few per image, like PlantDoc).
 
-Scenes are written in COCO format and read back through `CocoDetection`, so the default data
-takes exactly the code path of a real COCO-format data set. Generation is seeded and
-deterministic, cached by its parameters, and atomic (a temporary folder renamed into place).
+Scenes are read back through `CocoDetection`, so the default data takes exactly the code path
+of a real COCO-format export. Generation is seeded and deterministic (same seed, same bytes),
+cached by its parameters, and atomic: it is built in a temporary sibling folder that is
+renamed into place, so an interrupted run leaves nothing half-written.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -26,19 +28,11 @@ from pycocotools import mask as mask_utils
 from tqdm import tqdm
 
 from archsearch.data.coco import CocoDetection
+from archsearch.data.scenes import ScaleProfile, Sources, load_sources, render_scene
 from archsearch.errors import DataError
 
-MASK_THRESHOLD = 0.35  # glyph intensity (0..1) above which a pixel belongs to the digit
-
-
-@dataclass(frozen=True)
-class ScaleProfile:
-    """Object sizes (pixels, on the longer side) and objects per image."""
-
-    sizes: tuple[int, int]
-    objects: tuple[int, int]
-    max_iou: float = 0.2
-
+FORMAT = 2  # version of the generator; a cache written by another version is not reused
+CATEGORIES = [{"id": digit + 1, "name": str(digit)} for digit in range(10)]
 
 PROFILES = {
     "small": ScaleProfile(sizes=(8, 20), objects=(4, 10)),
@@ -59,7 +53,7 @@ def scenes_dir(profile: str, images: int, seed: int, image_size: int = 128) -> P
 
 @dataclass(frozen=True)
 class DigitScenes:
-    """A generated folder: ``images/``, ``train.json``, ``val.json``, ``manifest.json``."""
+    """A generated folder: ``images/``, ``train.json``, ``val.json`` and ``manifest.json``."""
 
     root: Path
 
@@ -67,11 +61,25 @@ class DigitScenes:
     def images_dir(self) -> Path:
         return self.root / "images"
 
+    @property
+    def train_json(self) -> Path:
+        return self.root / "train.json"
+
+    @property
+    def val_json(self) -> Path:
+        return self.root / "val.json"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
     def train(self, masks: bool = False) -> CocoDetection:
-        return CocoDetection(self.images_dir, self.root / "train.json", masks)
+        """The training split, through the same loader as any COCO export."""
+        return CocoDetection(self.images_dir, self.train_json, masks)
 
     def val(self, masks: bool = False) -> CocoDetection:
-        return CocoDetection(self.images_dir, self.root / "val.json", masks)
+        """The validation split; its digits come from scans no training image uses."""
+        return CocoDetection(self.images_dir, self.val_json, masks)
 
 
 def make_digit_scenes(
@@ -82,157 +90,122 @@ def make_digit_scenes(
     image_size: int = 128,
     val_fraction: float = 0.2,
 ) -> DigitScenes:
-    """Generate (or find cached) digit scenes in COCO format under ``out``.
+    """Generate digit scenes in COCO format under ``out``, or find them there already.
 
-    The validation images use digit scans that no training image uses. An existing folder
-    with the same parameters is returned as it is; one with other parameters is an error.
+    The first ``round(images * val_fraction)`` images form the validation split, drawn from a
+    share of the digit scans that no training image uses, so validation measures detection
+    of unseen handwriting. A folder with the same parameters is returned as it is; one with
+    other parameters is an error, never overwritten.
     """
+    params = _parameters(profile, images, seed, image_size, val_fraction)
+    scenes = DigitScenes(Path(out))
+    if _cached(scenes, params):
+        return scenes
+    scenes.root.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=scenes.root.parent, prefix=f".{scenes.root.name}."))
+    try:
+        _generate(work, params)
+        (work / "manifest.json").write_text(json.dumps(params, indent=1))
+        work.chmod(0o755)  # mkdtemp makes it private; the data set is not
+        _publish(work, scenes, params)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # gone after the rename, or a failed run's
+    return scenes
+
+
+def _parameters(
+    profile: str, images: int, seed: int, image_size: int, val_fraction: float
+) -> dict[str, Any]:
+    """The manifest of a generation, checked: everything its output depends on."""
     if profile not in PROFILES:
         raise DataError(f"unknown digit-scene profile {profile!r}; known: {', '.join(PROFILES)}")
-    out = Path(out)
+    if images < 2 or not 0 < round(images * val_fraction) < images:
+        raise DataError(
+            f"digit scenes: {images} images with val_fraction {val_fraction} leave a split empty"
+        )
+    if image_size < 32:
+        raise DataError(f"digit scenes: image size {image_size} is below 32 pixels")
     params = {
+        "format": FORMAT,
         "profile": profile,
         "images": images,
         "seed": seed,
         "image_size": image_size,
         "val_fraction": val_fraction,
         "scale": asdict(PROFILES[profile]),
-        "format": 1,
     }
-    params = json.loads(json.dumps(params))  # as the manifest will read back (lists)
-    manifest = out / "manifest.json"
-    if manifest.is_file():
-        if json.loads(manifest.read_text()) != params:
-            raise DataError(f"{out}: holds digit scenes of other parameters; choose another folder")
-        return DigitScenes(out)
-    if out.exists():
-        raise DataError(f"{out}: exists and is not a digit-scene folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        _generate(work, params)
-        (work / "manifest.json").write_text(json.dumps(params, indent=1))
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return DigitScenes(out)
+    return json.loads(json.dumps(params))  # as the manifest reads back: tuples become lists
 
 
-def _generate(root: Path, params: dict) -> None:
-    from sklearn.datasets import load_digits, load_sample_images
-
-    rng = np.random.default_rng(params["seed"])
-    digits = load_digits()
-    glyphs, classes = digits.images / 16.0, digits.target
-    order = rng.permutation(len(glyphs))
-    n_val_glyphs = round(len(glyphs) * params["val_fraction"])
-    pools = {"val": order[:n_val_glyphs], "train": order[n_val_glyphs:]}
-    backgrounds = load_sample_images().images
-    n_val = round(params["images"] * params["val_fraction"])
-    splits = {"train": range(n_val, params["images"]), "val": range(n_val)}
-    (root / "images").mkdir()
-    scale = ScaleProfile(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in params["scale"].items()}
-    )
-    categories = [{"id": d + 1, "name": str(d)} for d in range(10)]
-    coco = {split: {"images": [], "annotations": [], "categories": categories} for split in splits}
-    annotation_id = 0
-    for index in tqdm(range(params["images"]), desc="digit scenes", disable=None):
-        split = "val" if index < n_val else "train"
-        image, objects = _scene(rng, backgrounds, glyphs, pools[split], scale, params["image_size"])
-        name = f"{index:06d}.png"
-        Image.fromarray(image).save(root / "images" / name)
-        size = params["image_size"]
-        coco[split]["images"].append(
-            {"id": index, "file_name": name, "width": size, "height": size}
-        )
-        for glyph_index, mask in objects:
-            annotation_id += 1
-            coco[split]["annotations"].append(
-                _annotation(annotation_id, index, int(classes[glyph_index]) + 1, mask, glyph_index)
+def _cached(scenes: DigitScenes, params: dict[str, Any]) -> bool:
+    """Whether ``scenes`` already holds these parameters; `DataError` if it holds others."""
+    if scenes.manifest.is_file():
+        try:
+            found = json.loads(scenes.manifest.read_text())
+        except json.JSONDecodeError as error:
+            raise DataError(f"{scenes.manifest}: not JSON ({error})") from error
+        found = found if isinstance(found, dict) else {"manifest": found}
+        if found != params:
+            keys = params.keys() | found.keys()
+            differ = sorted(k for k in keys if params.get(k) != found.get(k))
+            raise DataError(
+                f"{scenes.root}: holds digit scenes of other parameters ({', '.join(differ)}); "
+                "delete it or choose another folder"
             )
+        return True
+    if scenes.root.exists() and any(scenes.root.iterdir()):
+        raise DataError(f"{scenes.root}: exists and is not a digit-scene folder")
+    return False
+
+
+def _publish(work: Path, scenes: DigitScenes, params: dict[str, Any]) -> None:
+    """Rename ``work`` to the scenes folder; a concurrent twin that got there first is fine."""
+    try:
+        os.replace(work, scenes.root)  # replaces an empty folder, fails on a full one
+    except OSError:
+        if not _cached(scenes, params):
+            raise
+
+
+def _generate(root: Path, params: dict[str, Any]) -> None:
+    """Render every image into ``root/images`` and write ``train.json`` and ``val.json``."""
+    rng = np.random.default_rng(params["seed"])
+    sources = load_sources()
+    order = rng.permutation(len(sources.glyphs))
+    val_glyphs = round(len(order) * params["val_fraction"])
+    pools = {"val": np.sort(order[:val_glyphs]), "train": np.sort(order[val_glyphs:])}
+    val_images = round(params["images"] * params["val_fraction"])
+    scale = PROFILES[params["profile"]]
+    coco = {split: {"images": [], "annotations": [], "categories": CATEGORIES} for split in pools}
+    numbers = itertools.count(1)  # annotation ids, unique across the splits
+    (root / "images").mkdir()
+    for image_id in tqdm(range(params["images"]), desc="digit scenes", disable=None):
+        split = "val" if image_id < val_images else "train"
+        image, objects = render_scene(rng, sources, pools[split], scale, params["image_size"])
+        name = f"{image_id:06d}.png"
+        Image.fromarray(image).save(root / "images" / name, compress_level=1)  # 3x faster
+        height, width = image.shape[:2]
+        coco[split]["images"].append(
+            {"id": image_id, "file_name": name, "width": width, "height": height}
+        )
+        for glyph, mask in objects:
+            annotation = _annotation(next(numbers), image_id, glyph, mask, sources)
+            coco[split]["annotations"].append(annotation)
     for split, data in coco.items():
         (root / f"{split}.json").write_text(json.dumps(data))
 
 
-def _scene(rng, backgrounds, glyphs, pool, scale: ScaleProfile, size: int):
-    """One image and its objects ``[(glyph index, mask)]``."""
-    image = _background(rng, backgrounds, size)
-    objects, boxes = [], []
-    for _ in range(rng.integers(scale.objects[0], scale.objects[1] + 1)):
-        glyph_index = int(rng.choice(pool))
-        alpha = _glyph_alpha(rng, glyphs[glyph_index], scale)
-        height, width = alpha.shape
-        for _attempt in range(20):
-            y, x = rng.integers(0, size - height + 1), rng.integers(0, size - width + 1)
-            box = (x, y, x + width, y + height)
-            if all(_iou(box, other) <= scale.max_iou for other in boxes):
-                break
-        else:
-            continue
-        region = image[y : y + height, x : x + width].astype(np.float32)
-        colour = _contrasting_colour(rng, region)
-        blend = alpha[..., None]
-        image[y : y + height, x : x + width] = (region * (1 - blend) + colour * blend).astype(
-            np.uint8
-        )
-        mask = np.zeros((size, size), dtype=np.uint8)
-        mask[y : y + height, x : x + width] = alpha > MASK_THRESHOLD
-        if mask.any():
-            boxes.append(box)
-            objects.append((glyph_index, mask))
-    return image, objects
-
-
-def _background(rng, backgrounds, size: int) -> np.ndarray:
-    """A random crop of a sample photo, resized, flipped and colour-jittered, toned down."""
-    photo = backgrounds[rng.integers(len(backgrounds))]
-    crop = int(rng.integers(size, min(photo.shape[:2])))
-    y, x = rng.integers(0, photo.shape[0] - crop + 1), rng.integers(0, photo.shape[1] - crop + 1)
-    patch = Image.fromarray(photo[y : y + crop, x : x + crop]).resize((size, size), Image.BILINEAR)
-    pixels = np.asarray(patch, dtype=np.float32)
-    if rng.random() < 0.5:
-        pixels = pixels[:, ::-1]
-    pixels = pixels * rng.uniform(0.5, 1.1, size=3) * 0.8 + rng.uniform(0, 30)
-    return np.clip(pixels, 0, 255).astype(np.uint8)
-
-
-def _glyph_alpha(rng, glyph: np.ndarray, scale: ScaleProfile) -> np.ndarray:
-    """The 8×8 scan upscaled bilinearly to a random size of the profile (aspect jittered)."""
-    low, high = scale.sizes
-    height = round(np.exp(rng.uniform(np.log(low), np.log(high))))
-    width = max(4, round(height * rng.uniform(0.7, 1.0)))
-    scan = Image.fromarray(glyph.astype(np.float32), mode="F").resize(
-        (width, height), Image.BILINEAR
-    )
-    return np.clip(np.asarray(scan), 0.0, 1.0)
-
-
-def _contrasting_colour(rng, region: np.ndarray) -> np.ndarray:
-    """A colour far from the region's mean brightness, so the digit stays legible."""
-    bright = region.mean() < 128
-    base = rng.uniform(170, 255, size=3) if bright else rng.uniform(0, 80, size=3)
-    return base.astype(np.float32)
-
-
-def _iou(a, b) -> float:
-    width = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
-
-
-def _annotation(annotation_id: int, image_id: int, category: int, mask: np.ndarray, glyph: int):
-    rle = mask_utils.encode(np.asfortranarray(mask))
+def _annotation(
+    number: int, image_id: int, glyph: int, mask: np.ndarray, sources: Sources
+) -> dict[str, Any]:
+    """A COCO annotation of one digit: RLE mask, its tight box and area, the scan it shows."""
+    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
     rle["counts"] = rle["counts"].decode("ascii")
-    x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
     return {
-        "id": annotation_id,
+        "id": number,
         "image_id": image_id,
-        "category_id": category,
-        "bbox": [x, y, w, h],
+        "category_id": int(sources.digits[glyph]) + 1,
+        "bbox": [float(v) for v in mask_utils.toBbox(rle)],
         "area": float(mask.sum()),
         "iscrowd": 0,
         "segmentation": rle,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from archsearch.weights.variational import VariationalWeights, checked, resolve_ids
 
@@ -44,6 +45,11 @@ class FullARD(VariationalWeights):
         self.mu = nn.Parameter(torch.ones(count))
         self.log_diag = nn.Parameter(torch.zeros(count))
         self.lower = nn.Parameter(torch.zeros(count, count))
+        # Masks instead of ``Tensor.tril`` in every step: tril is a parallel loop even at
+        # 63 × 63, and it stalls a train step for milliseconds when the CPU is oversubscribed.
+        triangle = torch.ones(count, count, dtype=torch.bool).tril()
+        self.register_buffer("triangle", triangle, persistent=False)
+        self.register_buffer("below_diagonal", triangle.tril(-1), persistent=False)
 
     @classmethod
     def from_params(
@@ -68,7 +74,7 @@ class FullARD(VariationalWeights):
     def precision_factor(self) -> torch.Tensor:
         """P = L⁻¹: ``lower``'s strict lower part plus diag(exp(``log_diag``)), clamped."""
         diagonal = torch.exp(self.log_diag.clamp(-LOG_DIAG_LIMIT, LOG_DIAG_LIMIT))
-        return self.lower.tril(-1) + torch.diag_embed(diagonal)
+        return torch.where(self.below_diagonal, self.lower, torch.diag_embed(diagonal))
 
     def rsample(self, n: int | None = None) -> torch.Tensor:
         """w = μ + Lε (eq. 14), found by solving P(w - μ) = ε: no inverse is formed.
@@ -77,7 +83,7 @@ class FullARD(VariationalWeights):
         """
         count = len(self)
         eps = torch.randn(count, 1 if n is None else n, dtype=self.mu.dtype, device=self.mu.device)
-        offsets = torch.linalg.solve_triangular(self.precision_factor(), eps, upper=False)
+        offsets = _LowerSolve.apply(self.precision_factor(), eps, self.triangle)
         return self.mu + (offsets[:, 0] if n is None else offsets.T)
 
     def mean(self) -> torch.Tensor:
@@ -112,6 +118,37 @@ class FullARD(VariationalWeights):
         return FullARD.from_params(
             self.mu.detach()[index], factor.tril().to(self.mu.dtype), connection_ids
         )
+
+
+class _LowerSolve(torch.autograd.Function):
+    """X = A⁻¹B for lower-triangular A: torch's solve, with a backward free of ``tril``.
+
+    torch's own backward projects A's gradient onto the lower triangle with ``tril`` (see the
+    masks in `FullARD.__init__`); this one projects with ``mask``, the lower triangle, by an
+    elementwise ``where``. The gradients are the standard ones: with G = ∂ℓ/∂X,
+    ∂ℓ/∂B = A⁻ᵀG (a second triangular solve) and ∂ℓ/∂A = -tril((∂ℓ/∂B) Xᵀ).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        factor: torch.Tensor,
+        rhs: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        solution = torch.linalg.solve_triangular(factor, rhs, upper=False)
+        ctx.save_for_backward(factor, solution, mask)
+        return solution
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, None]:
+        factor, solution, mask = ctx.saved_tensors
+        grad_rhs = torch.linalg.solve_triangular(factor.mT, grad, upper=True)
+        grad_factor = torch.where(mask, -(grad_rhs @ solution.mT), 0.0)
+        return grad_factor, grad_rhs, None
 
 
 def _inverse(lower: torch.Tensor) -> torch.Tensor:

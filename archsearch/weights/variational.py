@@ -67,7 +67,9 @@ class VariationalWeights(ConnectionWeights):
 
     @classmethod
     def from_params(cls, *args: torch.Tensor, **kwargs: object) -> VariationalWeights:
+        """The family built from explicit parameter tensors (ids ``c0, c1, ...`` by default)."""
         raise NotImplementedError
 
     def select(self, connection_ids: Sequence[str]) -> VariationalWeights:
+        """The same family over ``connection_ids`` only: q's marginal on those connections."""
         raise NotImplementedError

@@ -1,12 +1,14 @@
-"""Digit scenes: deterministic, cached, atomic, and faithful to the glyphs."""
+"""Digit scenes: deterministic, cached, atomic, faithful to the glyphs; and the data CLI."""
 
 import json
 import statistics
 
+import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
 from archsearch.cli import main
-from archsearch.data import make_digit_scenes
+from archsearch.data import digits, make_digit_scenes, scenes_dir
 from archsearch.errors import DataError
 
 
@@ -22,18 +24,46 @@ def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
     c = make_digit_scenes(tmp_path / "c", "small", images=8, seed=2)
     assert _files(a.root) == _files(b.root)
     assert _files(a.root)["train.json"] != _files(c.root)["train.json"]
+    assert _files(a.root)["images/000000.png"] != _files(c.root)["images/000000.png"]
 
 
 def test_cache_hit_and_conflicting_parameters(tmp_path):
     scenes = make_digit_scenes(tmp_path / "s", "mixed", images=6, seed=0)
-    stamp = (scenes.root / "train.json").stat().st_mtime_ns
-    assert make_digit_scenes(tmp_path / "s", "mixed", images=6, seed=0).root == scenes.root
-    assert (scenes.root / "train.json").stat().st_mtime_ns == stamp
-    with pytest.raises(DataError, match="other parameters"):
+    stamps = {p: p.stat().st_mtime_ns for p in scenes.root.rglob("*")}
+    assert make_digit_scenes(tmp_path / "s", "mixed", images=6, seed=0) == scenes
+    assert {p: p.stat().st_mtime_ns for p in scenes.root.rglob("*")} == stamps
+    with pytest.raises(DataError, match=r"/s: holds digit scenes of other parameters \(seed\)"):
         make_digit_scenes(tmp_path / "s", "mixed", images=6, seed=1)
     with pytest.raises(DataError, match="unknown digit-scene profile 'huge'"):
         make_digit_scenes(tmp_path / "t", "huge")
+    with pytest.raises(DataError, match="leave a split empty"):
+        make_digit_scenes(tmp_path / "t", images=1)
     assert [p.name for p in tmp_path.iterdir()] == ["s"]  # no temporary folder left
+
+
+def test_never_writes_into_a_foreign_folder_but_fills_an_empty_one(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="taken: exists and is not a digit-scene folder"):
+        make_digit_scenes(tmp_path / "taken", images=4)
+    (tmp_path / "empty").mkdir()
+    assert make_digit_scenes(tmp_path / "empty", images=4).train_json.is_file()
+
+
+def test_an_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
+    calls = []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    real = digits.render_scene
+    monkeypatch.setattr(digits, "render_scene", failing)
+    with pytest.raises(KeyboardInterrupt):
+        make_digit_scenes(tmp_path / "s", images=6)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_profiles_differ_in_object_size(tmp_path):
@@ -43,6 +73,25 @@ def test_profiles_differ_in_object_size(tmp_path):
         sides = [max(a["bbox"][2], a["bbox"][3]) for a in data.coco.anns.values()]
         medians[profile] = statistics.median(sides)
     assert medians["small"] < medians["mixed"] < medians["large"]
+
+
+def test_object_sizes_scale_with_the_image(tmp_path):
+    data = make_digit_scenes(tmp_path / "s", "large", images=10, image_size=64).train()
+    image, target = data[0]
+    assert image.shape == (3, 64, 64) and (target["boxes"] <= 64).all()
+    assert max(max(a["bbox"][2:]) for a in data.coco.anns.values()) <= 64 * 80 / 128 + 1
+
+
+def test_masks_are_visible_digits(tmp_path):
+    scenes = make_digit_scenes(tmp_path / "s", "mixed", images=12, seed=4)
+    coco = scenes.train(masks=True).coco
+    for image_id in coco.imgs:
+        masks = [coco.annToMask(a) for a in coco.imgToAnns[image_id]]
+        if masks:  # a later digit hides what it covers, so no pixel belongs to two digits
+            assert np.stack(masks).sum(axis=0).max() <= 1
+        for annotation, mask in zip(coco.imgToAnns[image_id], masks, strict=True):
+            assert mask.sum() == annotation["area"] > 0
+            assert list(mask_utils.toBbox(annotation["segmentation"])) == annotation["bbox"]
 
 
 def test_validation_glyphs_are_unseen_in_training(tmp_path):
@@ -55,12 +104,34 @@ def test_validation_glyphs_are_unseen_in_training(tmp_path):
         for split in ("train", "val")
     }
     assert glyphs["train"] and glyphs["val"] and not glyphs["train"] & glyphs["val"]
+    manifest = json.loads(scenes.manifest.read_text())
+    assert manifest["profile"] == "small" and manifest["images"] == 30
+
+
+def test_scenes_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ARCHSEARCH_DATA", str(tmp_path))
+    assert scenes_dir("mixed", 2000, 0) == tmp_path / "digits-mixed-2000-s0-128"
 
 
 def test_cli_make_and_info(tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["data", "make", "--profile", "large", "--images", "5", "--out", str(out)]) == 0
-    assert "train: 4 images" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "train: 4 images" in printed and "val: 1 images" in printed
     assert main(["data", "info", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "train.json: 4 images" in printed and "10 categories" in printed
+    assert "object side p10/p50/p90" in printed and "small/medium/large" in printed
+    assert main(["data", "info", str(out / "val.json")]) == 0
     assert "val.json: 1 images" in capsys.readouterr().out
     assert main(["data", "info", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json: no such annotation file" in capsys.readouterr().err
+    assert main(["data", "info", str(out / "images")]) == 2
+    assert "no COCO annotation JSON" in capsys.readouterr().err
+
+
+def test_cli_make_defaults_to_the_cache_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ARCHSEARCH_DATA", str(tmp_path))
+    assert main(["data", "make", "--profile", "small", "--images", "4", "--seed", "2"]) == 0
+    assert (tmp_path / "digits-small-4-s2-128" / "train.json").is_file()
+    assert main(["data", "make", "--profile", "small", "--images", "5", "--seed", "2"]) == 0

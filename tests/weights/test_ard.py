@@ -48,6 +48,15 @@ def test_float32_kl_is_accurate_at_the_extremes():
     assert torch.isfinite(weights.mu.grad).all() and torch.isfinite(weights.log_var.grad).all()
 
 
+def test_float32_kl_keeps_relative_precision_when_the_signal_is_tiny():
+    """μ²/σ² ≈ 1e-9 to 1e-7: log(μ² + σ²) - log σ² would cancel to noise in float32."""
+    mu = torch.tensor([1.0, 5.0, 0.3])
+    log_var = torch.tensor([20.0, 19.0, 15.0])
+    reference = _reference_kl(mu.double(), log_var.double())
+    kl = GaussianARD.from_params(mu, log_var).kl()
+    torch.testing.assert_close(kl.double(), reference, rtol=1e-5, atol=0)
+
+
 def test_kl_of_pruned_connection_is_zero():
     weights = GaussianARD.from_params(torch.zeros(5), torch.linspace(-20, 20, 5))
     assert weights.kl().item() == 0.0

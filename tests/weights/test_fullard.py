@@ -9,6 +9,7 @@ import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
 from archsearch.weights import FullARD
+from archsearch.weights.fullard import _LowerSolve
 
 D = torch.float64
 SIZES = [1, 2, 5, 17, 63]
@@ -94,6 +95,14 @@ def test_kl_gradients_match_dense_reference_gradients(condition):
     torch.testing.assert_close(weights.mu.grad, mu_ref.grad, rtol=1e-6, atol=1e-9)
     torch.testing.assert_close(weights.log_diag.grad, log_diag.grad, rtol=1e-6, atol=1e-9)
     torch.testing.assert_close(weights.lower.grad, lower.grad.tril(-1), rtol=1e-6, atol=1e-9)
+
+
+def test_triangular_solve_gradients_match_finite_differences():
+    g = torch.Generator().manual_seed(11)
+    factor = _factor(5, 1e3, g).requires_grad_()
+    rhs = torch.randn(5, 3, dtype=D, generator=g, requires_grad=True)
+    mask = torch.ones(5, 5, dtype=torch.bool).tril()
+    assert torch.autograd.gradcheck(lambda a, b: _LowerSolve.apply(a, b, mask), (factor, rhs))
 
 
 def test_sample_gradients_reach_every_strictly_lower_entry():
