@@ -1,0 +1,37 @@
+"""A pruning strategy as the trainer's hooks: `StrategyRunner` on a detector's neck."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from archsearch.detection.train import TrainHooks
+from archsearch.strategies import StrategyRunner
+
+
+class StrategyHooks(TrainHooks):
+    """Adds the strategy's penalty to the loss and lets it prune the neck after each step.
+
+    Call `start` once on the detector before building the `Trainer`: a strategy that prunes
+    at step 0 (random) changes the neck, and the optimizer must see the smaller one.
+    """
+
+    def __init__(self, runner: StrategyRunner) -> None:
+        self.runner = runner
+
+    def start(self, model: nn.Module) -> None:
+        model.backbone.neck = self.runner.start(model.backbone.neck)
+
+    def loss(self, model: nn.Module, step: int) -> torch.Tensor | None:
+        return self.runner.penalty(model.backbone.neck, step)
+
+    def after_step(self, model: nn.Module, step: int) -> None:
+        model.backbone.neck = self.runner.after_step(model.backbone.neck, step)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.runner.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.runner.load_state_dict(state)

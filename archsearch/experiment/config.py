@@ -1,0 +1,142 @@
+"""Experiment files: YAML in, checked `RunSpec`s out, every error naming the file and key.
+
+An experiment names its data, detectors, the runs (neck × strategy, with hyper-parameters)
+and one section per profile (``demo``, ``quick``, ``paper``) with the training profile, its
+overrides, the number of images and the seeds. This module is the one place where
+configuration becomes objects; nothing deeper in the library reads YAML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archsearch.errors import ArchsearchError, ConfigError
+
+TOP_KEYS = {"name", "description", "detectors", "data", "runs", "profiles"}
+RUN_KEYS = {"neck", "strategy", "params"}
+PROFILE_KEYS = {"train", "overrides", "images", "seeds", "data"}
+DATA_KEYS = {"digits", "coco"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: everything that determines its result."""
+
+    experiment: str
+    profile: str
+    detector: str
+    neck: str
+    strategy: str
+    seed: int
+    train: str
+    data: dict[str, Any]
+    images: int | None
+    params: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """Readable and unique: settings in the name, a digest of the hyper-parameters."""
+        digest = ""
+        if self.params:
+            blob = json.dumps(self.params, sort_keys=True).encode()
+            digest = "-" + hashlib.sha1(blob).hexdigest()[:6]
+        return f"{self.detector}-{self.neck}-{self.strategy}{digest}-s{self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_experiment(path: str | Path) -> dict[str, Any]:
+    """The parsed experiment file, its keys checked."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such experiment file") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not YAML ({error})") from error
+    _check_keys(config, TOP_KEYS, f"{path}")
+    for key in ("name", "runs", "profiles", "data"):
+        if key not in config:
+            raise ConfigError(f"{path}: missing key {key!r}")
+    config["_path"] = str(path)
+    return config
+
+
+def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) -> list[RunSpec]:
+    """The runs of ``profile``, checked against the registries before any training."""
+    path = config["_path"]
+    if profile not in config["profiles"]:
+        known = ", ".join(config["profiles"])
+        raise ConfigError(f"{path}: no profile {profile!r}; known: {known}")
+    section = config["profiles"][profile]
+    where = f"{path}: profiles.{profile}"
+    _check_keys(section, PROFILE_KEYS, where)
+    data = section.get("data", config["data"])
+    _check_keys(data, DATA_KEYS, f"{where}.data" if "data" in section else f"{path}: data")
+    seed_list = list(section.get("seeds", [0]))
+    if seeds is not None:
+        seed_list = list(range(seeds))
+    runs = []
+    for index, run in enumerate(config["runs"]):
+        run_where = f"{path}: runs[{index}]"
+        _check_keys(run, RUN_KEYS, run_where)
+        for detector in config.get("detectors", ["faster_rcnn"]):
+            for seed in seed_list:
+                spec = RunSpec(
+                    experiment=config["name"],
+                    profile=profile,
+                    detector=detector,
+                    neck=run.get("neck", "dense"),
+                    strategy=run.get("strategy", "dense"),
+                    seed=int(seed),
+                    train=section.get("train", profile),
+                    data=dict(data),
+                    images=section.get("images"),
+                    params=dict(run.get("params") or {}),
+                    overrides=dict(section.get("overrides") or {}),
+                )
+                _check_run(spec, run_where)
+                runs.append(spec)
+    return runs
+
+
+def _check_keys(mapping: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
+    unknown = sorted(k for k in mapping if k not in allowed and not str(k).startswith("_"))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
+
+
+def _check_run(run: RunSpec, where: str) -> None:
+    """Names and hyper-parameters known, a data path that exists: before any training."""
+    from archsearch.detection.models import DETECTORS
+    from archsearch.detection.profiles import get_profile
+    from archsearch.neck import available_necks
+    from archsearch.neck.catalog import neck_kind
+    from archsearch.strategies import create
+
+    try:
+        if run.detector not in DETECTORS:
+            raise ConfigError(f"unknown detector {run.detector!r}; known: {', '.join(DETECTORS)}")
+        if run.neck not in available_necks():
+            raise ConfigError(f"unknown neck {run.neck!r}; known: {', '.join(available_necks())}")
+        create(run.strategy, **run.params)
+        if run.strategy != "dense" and neck_kind(run.neck) != "graph":
+            raise ConfigError(f"neck {run.neck!r} is no graph: only strategy 'dense' applies")
+        get_profile(run.train).replace(**run.overrides)
+    except ArchsearchError as error:
+        raise ConfigError(f"{where}: {error}") from error
+    coco = run.data.get("coco")
+    if coco is not None:
+        for key in ("images", "train", "val"):
+            if key not in coco or not Path(coco[key]).exists():
+                raise ConfigError(f"{where}: data.coco.{key} {coco.get(key)!r} does not exist")

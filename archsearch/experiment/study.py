@@ -1,0 +1,176 @@
+"""Runs as trials of an Optuna study: Optuna is the queue, the result store and the lock.
+
+One study per experiment and profile, in SQLite under ``runs/`` by default or at any RDB URL
+(PostgreSQL when several machines share the work). Each run is an enqueued trial whose
+fixed parameter ``run`` is the run's id; a worker pops the next waiting trial, trains it
+(checkpointing in ``runs/<study>/<run id>/``, so a retry resumes), stores the metrics on the
+trial and the whole record in Optuna's artifact store. A worker killed mid-run stops beating
+its heartbeat; the next worker marks its trial failed and
+`RetryHeartbeatStaleTrialCallback` enqueues it again. A completed run is never enqueued again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+from tqdm import tqdm
+
+from archsearch.experiment.config import RunSpec
+from archsearch.experiment.run import execute
+
+HEARTBEAT_SECONDS = 10
+RECORD_KEY = "record_artifact"
+log = logging.getLogger("archsearch.experiment")
+
+
+def default_storage(study_name: str, root: Path = Path("runs")) -> str:
+    root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{root / study_name}.db"
+
+
+def open_study(
+    study_name: str,
+    storage: str | None,
+    root: Path = Path("runs"),
+    heartbeat: int = HEARTBEAT_SECONDS,
+) -> optuna.Study:
+    """The study ``study_name`` at ``storage`` (SQLite under ``root`` by default).
+
+    A running trial beats every ``heartbeat`` seconds; one silent for three beats belongs
+    to a dead worker: it is failed and enqueued again (up to 3 times), and resumes from its
+    checkpoint.
+    """
+    url = storage or default_storage(study_name, root)
+    # Several worker processes share one SQLite file: wait for its lock instead of failing.
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    rdb = RDBStorage(
+        url,
+        engine_kwargs=engine,
+        heartbeat_interval=heartbeat,
+        grace_period=3 * heartbeat,
+        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+    )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(study_name=study_name, storage=rdb, load_if_exists=True)
+
+
+def enqueue(study: optuna.Study, runs: Sequence[RunSpec]) -> list[str]:
+    """Enqueue every run that is neither complete, waiting nor running; return their ids.
+
+    Trials of dead workers are failed first, so that their runs are enqueued again.
+    """
+    optuna.storages.fail_stale_trials(study)
+    busy = {TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING}
+    present = {_run_of(t) for t in study.get_trials(deepcopy=False, states=tuple(busy))}
+    added = []
+    for run in runs:
+        if run.id not in present:
+            study.enqueue_trial({"run": run.id}, user_attrs={"spec": run.to_dict()})
+            added.append(run.id)
+    return added
+
+
+def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: bool = True) -> int:
+    """Pop and execute waiting runs until none is left; returns how many this worker ran."""
+    by_id = {run.id: run for run in runs}
+    store = FileSystemArtifactStore(str(_artifacts(root, study.study_name)))
+    done = 0
+    total = len(runs)
+    bar = tqdm(total=total, initial=_completed(study), desc="runs", disable=not progress)
+    while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        before = _completed(study)
+
+        def objective(trial: optuna.Trial) -> float:
+            run = by_id[trial.suggest_categorical("run", sorted(by_id))]
+            if _taken(study, run.id, trial.number):  # another worker has it: never run twice
+                raise optuna.TrialPruned(f"run {run.id} is taken")
+            log.info("trial %d: run %s", trial.number, run.id)
+            record = execute(run, root / study.study_name / run.id, progress=progress)
+            _store(trial, record, store)
+            return record["metrics"]["AP"]
+
+        study.optimize(objective, n_trials=1, catch=())
+        done += 1
+        bar.update(_completed(study) - before)
+    bar.close()
+    return done
+
+
+def _store(trial: optuna.Trial, record: dict[str, Any], store: FileSystemArtifactStore) -> None:
+    for name, value in record["metrics"].items():
+        trial.set_user_attr(name, value)
+    trial.set_user_attr("connections", record["connections"])
+    trial.set_user_attr("neck_params", record["neck_params"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{record['run']}.json"
+        path.write_text(json.dumps(record))
+        artifact = upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial)
+    trial.set_user_attr(RECORD_KEY, artifact)
+
+
+def _run_of(trial: optuna.trial.FrozenTrial) -> str | None:
+    """The run id of a trial, waiting (a fixed parameter) or started."""
+    return trial.params.get("run", trial.system_attrs.get("fixed_params", {}).get("run"))
+
+
+def _taken(study: optuna.Study, run_id: str, number: int) -> bool:
+    states = (TrialState.RUNNING, TrialState.COMPLETE)
+    return any(
+        t.params.get("run") == run_id and t.number != number
+        for t in study.get_trials(deepcopy=False, states=states)
+    )
+
+
+def _completed(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def _artifacts(root: Path, study_name: str) -> Path:
+    path = root / study_name / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def export_records(study: optuna.Study, root: Path, out: Path) -> list[Path]:
+    """Download every completed run's record into ``out`` (one JSON per run)."""
+    store = FileSystemArtifactStore(str(_artifacts(root, study.study_name)))
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        artifact = trial.user_attrs.get(RECORD_KEY)
+        if artifact is None:
+            continue
+        path = out / f"{trial.params['run']}.json"
+        path.unlink(missing_ok=True)
+        download_artifact(artifact_store=store, artifact_id=artifact, file_path=str(path))
+        paths.append(path)
+    return paths
+
+
+def trials_table(study: optuna.Study) -> list[dict[str, Any]]:
+    """One row per run: id, state, AP, connections, neck parameters."""
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        run = _run_of(trial)
+        if run is None:
+            continue
+        rows.append(
+            {
+                "run": run,
+                "trial": trial.number,
+                "state": trial.state.name,
+                "AP": trial.user_attrs.get("AP"),
+                "connections": trial.user_attrs.get("connections"),
+                "neck_params": trial.user_attrs.get("neck_params"),
+            }
+        )
+    return rows

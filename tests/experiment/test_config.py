@@ -1,0 +1,45 @@
+"""Config errors are reported before any training, naming the file and key."""
+
+import pytest
+
+from archsearch.errors import ConfigError
+from archsearch.experiment.config import expand_runs, load_experiment
+
+
+def _runs(write, **changes):
+    return expand_runs(load_experiment(write(**changes)), "tiny")
+
+
+def test_runs_expand_over_detectors_and_seeds(experiment):
+    runs = _runs(experiment, detectors=["faster_rcnn", "mask_rcnn"])
+    assert len(runs) == 4
+    assert len({r.id for r in runs}) == 4
+    assert {r.strategy for r in runs} == {"dense", "random"}
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"runz": []}, "unknown key 'runz'"),
+        ({"runs": [{"strategy": "nope"}]}, r"runs\[0\]: unknown strategy 'nope'"),
+        ({"runs": [{"neck": "nope"}]}, r"runs\[0\]: unknown neck 'nope'"),
+        ({"runs": [{"strategy": "ard", "params": {"kl": 1}}]}, "no hyper-parameter 'kl'"),
+        ({"runs": [{"stratgy": "ard"}]}, r"runs\[0\]: unknown key 'stratgy'"),
+        ({"runs": [{"neck": "pconv", "strategy": "ard"}]}, "only strategy 'dense' applies"),
+        ({"detectors": ["yolo"]}, "unknown detector 'yolo'"),
+        (
+            {"data": {"coco": {"images": "/no/such", "train": "/x", "val": "/y"}}},
+            "data.coco.images '/no/such' does not exist",
+        ),
+    ],
+)
+def test_config_errors_name_the_key(experiment, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        _runs(experiment, **changes)
+
+
+def test_unknown_profile_and_missing_file(experiment, tmp_path):
+    with pytest.raises(ConfigError, match="no profile 'paper'; known: tiny"):
+        expand_runs(load_experiment(experiment()), "paper")
+    with pytest.raises(ConfigError, match="missing.yaml: no such experiment file"):
+        load_experiment(tmp_path / "missing.yaml")

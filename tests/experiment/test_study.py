@@ -1,0 +1,79 @@
+"""Runs as Optuna trials: complete, skip on rerun, resume after kill -9, share workers."""
+
+import json
+import signal
+import time
+
+import optuna
+
+from archsearch.cli import main
+from archsearch.experiment.study import open_study, trials_table
+from tests.experiment.conftest import archsearch
+
+
+def _table(root, name="tiny-tiny"):
+    return trials_table(open_study(name, None, root))
+
+
+def test_two_runs_complete_and_are_skipped_on_rerun(experiment, tmp_path, capsys):
+    path, root = experiment(), tmp_path / "runs"
+    args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--quiet"]
+    assert main(args) == 0
+    rows = _table(root)
+    assert sorted(r["state"] for r in rows) == ["COMPLETE", "COMPLETE"]
+    assert all(0.0 <= r["AP"] <= 1.0 for r in rows)
+    random_row = next(r for r in rows if "random" in r["run"])
+    assert random_row["connections"] == 9
+    assert main(args) == 0  # nothing left to do: no new trial
+    assert len(_table(root)) == 2
+    out = tmp_path / "export"
+    assert main(["runs", "export", "tiny-tiny", "--root", str(root), "--out", str(out)]) == 0
+    records = sorted((out / "records").glob("*.json"))
+    assert len(records) == 2
+    record = json.loads(records[0].read_text())
+    assert record["metrics"]["AP"] == next(r["AP"] for r in rows if r["run"] == record["run"])
+    assert record["history"]["steps"] == [0, 1, 2, 3]
+
+
+def test_a_killed_worker_run_is_retried_and_resumes(experiment, tmp_path):
+    overrides = {"steps": 40, "batch_size": 2, "warmup_steps": 1}
+    profiles = {"tiny": {"train": "quick", "images": 10, "seeds": [0], "overrides": overrides}}
+    path = experiment(runs=[{"strategy": "dense"}], profiles=profiles)
+    root = tmp_path / "runs"
+    args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--heartbeat", "1"]
+    worker = archsearch(*args, cwd=tmp_path)
+    run_dir = root / "tiny-tiny" / "faster_rcnn-dense-dense-s0"
+    deadline = time.time() + 120
+    while not (run_dir / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert (run_dir / "checkpoint.pt").exists(), worker.stderr.read() if worker.poll() else ""
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    time.sleep(4)  # three missed heartbeats: the trial belongs to a dead worker
+    second = archsearch(*args, "--quiet", cwd=tmp_path)
+    _, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    assert "resumes at step" in err
+    states = sorted(r["state"] for r in _table(root))
+    assert states == ["COMPLETE", "FAIL"]  # the killed attempt, then its retry
+
+
+def test_two_workers_share_a_study_and_never_run_twice(experiment, tmp_path):
+    runs = [{"strategy": s} for s in ("dense", "random", "lasso", "ard")]
+    path = experiment(runs=runs)
+    root = tmp_path / "runs"
+    args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--quiet"]
+    workers = [archsearch(*args, cwd=tmp_path) for _ in range(2)]
+    logs = [w.communicate(timeout=300)[1] for w in workers]
+    assert all(w.returncode == 0 for w in workers), logs
+    started = [
+        line.split("run ")[-1]
+        for log in logs
+        for line in log.splitlines()
+        if ": run " in line and "trial" in line
+    ]
+    assert sorted(started) == sorted(set(started)) and len(started) == 4
+    rows = [r for r in _table(root) if r["state"] == "COMPLETE"]
+    assert len(rows) == 4 and len({r["run"] for r in rows}) == 4
+    study = optuna.load_study(study_name="tiny-tiny", storage=f"sqlite:///{root}/tiny-tiny.db")
+    assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
