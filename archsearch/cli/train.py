@@ -1,0 +1,208 @@
+"""`archsearch train` and `archsearch eval`: one detector, from a config file or flags.
+
+A run is a folder: ``run.yaml`` (the resolved settings), ``checkpoint.pt``, ``log.jsonl``
+and, after `eval`, ``metrics.json``. Settings come from the defaults, then ``--config``
+(YAML with the flags' names, dashes or underscores), then the flags given; profile
+settings (`archsearch.detection.profiles.Profile`) go under ``profile_settings`` in YAML or
+``--set name=value`` on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from archsearch.detection.evaluate import evaluate
+from archsearch.detection.profiles import Profile, detector_from_profile, get_profile
+from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
+from archsearch.errors import ConfigError
+from archsearch.io import atomic_write_text
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What `archsearch train` needs; written to ``run.yaml`` so `eval` rebuilds the model."""
+
+    out: str = "runs/train"
+    profile: str = "quick"
+    detector: str = "faster_rcnn"
+    neck: str = "dense"
+    data: str | None = "digits-mixed"
+    images: int = 2000
+    data_seed: int = 0
+    train_images: str | None = None
+    train_annotations: str | None = None
+    val_images: str | None = None
+    val_annotations: str | None = None
+    seed: int = 0
+    steps: int | None = None
+    batch_size: int | None = None
+    base_lr: float | None = None
+    checkpoint_every: int = 100
+    num_workers: int = 0
+    profile_settings: dict[str, Any] = field(default_factory=dict)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+INTEGERS = {"images", "data_seed", "seed", "steps", "batch_size", "checkpoint_every", "num_workers"}
+HELP = {
+    "out": "run folder",
+    "profile": "quick (CPU, 128 px) or paper (sec. 4.1)",
+    "detector": "faster_rcnn, mask_rcnn, retinanet or fcos",
+    "neck": "any name of `archsearch necks` (dense, fpn, bifpn...)",
+    "data": "digits-<profile> (embedded scenes); empty to use the COCO files below",
+    "images": "digit scenes to generate",
+    "data_seed": "seed of the digit scenes",
+    "seed": "seed of initialisation and batch order",
+    "steps": "optimizer steps (default: the profile's)",
+    "batch_size": "images a step (default: the profile's)",
+    "base_lr": "lr at the profile's base batch, scaled linearly (default: the profile's)",
+    "checkpoint_every": "steps between checkpoints (0: only at the end)",
+    "num_workers": "data-loader processes",
+}
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    train = subcommands.add_parser("train", help="train a detector (see --config)")
+    train.add_argument("--config", type=Path, help="YAML file of the settings below")
+    for name, spec in FIELDS.items():
+        if name != "profile_settings":
+            kind = int if name in INTEGERS else float if name == "base_lr" else str
+            flag = f"--{name.replace('_', '-')}"
+            text = f"{HELP.get(name, name.replace('_', ' '))} (default: {spec.default})"
+            train.add_argument(flag, type=kind, default=None, help=text)
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a profile setting, e.g. --set channels=96 (YAML value)",
+    )
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.set_defaults(func=_train)
+
+    evaluate = subcommands.add_parser("eval", help="evaluate a trained run on its validation set")
+    evaluate.add_argument("run", type=Path, help="the run folder (its --out)")
+    evaluate.add_argument(
+        "--timing-images", type=int, default=20, help="images to time inference on (0: no timing)"
+    )
+    evaluate.set_defaults(func=_eval)
+
+
+def resolve(args: argparse.Namespace) -> RunConfig:
+    """Defaults < ``--config`` file < flags given."""
+    settings: dict[str, Any] = {}
+    if args.config is not None:
+        settings.update(_read_yaml(args.config))
+    settings.update({k: v for k, v in vars(args).items() if k in FIELDS and v is not None})
+    overrides = dict(settings.get("profile_settings") or {})
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if not value:
+            raise ConfigError(f"--set expects NAME=VALUE, got {item!r}")
+        overrides[name.strip()] = yaml.safe_load(value)
+    settings["profile_settings"] = overrides
+    return RunConfig(**settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    loaded = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    settings = {key.replace("-", "_"): value for key, value in loaded.items()}
+    unknown = sorted(set(settings) - FIELDS.keys())
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting {unknown[0]!r}")
+    return settings
+
+
+def run_profile(run: RunConfig) -> Profile:
+    """The run's profile with its settings applied (YAML lists become tuples)."""
+    changes = {
+        name: value
+        for name, value in (
+            ("steps", run.steps),
+            ("batch_size", run.batch_size),
+            ("base_lr", run.base_lr),
+        )
+        if value is not None
+    }
+    settings = {k: tuple(v) if isinstance(v, list) else v for k, v in run.profile_settings.items()}
+    return get_profile(run.profile).replace(**settings, **changes)
+
+
+def run_detector(run: RunConfig, profile: Profile, num_classes: int) -> torch.nn.Module:
+    """The run's detector, initialised from its seed."""
+    torch.manual_seed(run.seed)
+    return detector_from_profile(profile, run.detector, run.neck, num_classes)
+
+
+def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
+    """Training and validation sets: embedded digit scenes by name, or COCO files."""
+    from archsearch import data  # here, so `archsearch --help` never loads the data layer
+
+    masks = run.detector == "mask_rcnn"
+    if run.data:
+        kind = run.data.removeprefix("digits-")
+        if kind == run.data:
+            raise ConfigError(f"unknown data set {run.data!r}; use digits-<profile> or COCO files")
+        out = data.scenes_dir(kind, run.images, run.data_seed, image_size)
+        scenes = data.make_digit_scenes(out, kind, run.images, run.data_seed, image_size)
+        return scenes.train(masks=masks), scenes.val(masks=masks)
+    paths = (run.train_images, run.train_annotations, run.val_images, run.val_annotations)
+    if not all(paths):
+        raise ConfigError("without --data, give --train-images/-annotations and --val-*")
+    return (
+        data.CocoDetection(Path(paths[0]), Path(paths[1]), masks=masks),
+        data.CocoDetection(Path(paths[2]), Path(paths[3]), masks=masks),
+    )
+
+
+def _train(args: argparse.Namespace) -> None:
+    run = resolve(args)
+    out = Path(run.out)
+    if (out / "checkpoint.pt").exists() and not args.resume:
+        raise ConfigError(f"{out} already holds a run: pass --resume, or another --out")
+    profile = run_profile(run)
+    train_set, _ = datasets(run, profile.min_size)
+    model = run_detector(run, profile, train_set.num_classes)
+    config = profile.train_config(
+        len(train_set),
+        seed=run.seed,
+        checkpoint_every=run.checkpoint_every,
+        num_workers=run.num_workers,
+    )
+    atomic_write_text(out / "run.yaml", yaml.safe_dump(dataclasses.asdict(run), sort_keys=False))
+    trainer = Trainer(model, train_set, config, out_dir=out)
+    if args.resume:
+        trainer.load_checkpoint()
+    trainer.fit()
+    print(f"trained to step {trainer.step} in {trainer.elapsed:.0f} s; checkpoint in {out}")
+    print(f"evaluate with: archsearch eval {out}")
+
+
+def _eval(args: argparse.Namespace) -> None:
+    path = args.run / "run.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{args.run} is not a run folder (no run.yaml)")
+    run = RunConfig(**yaml.safe_load(path.read_text()))
+    profile = run_profile(run)
+    _, val_set = datasets(run, profile.min_size)
+    model = run_detector(run, profile, val_set.num_classes)
+    state = read_checkpoint(args.run / "checkpoint.pt")
+    model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])
+    model.load_state_dict(state["model"])
+    result = evaluate(model, val_set, timing_images=args.timing_images)
+    record = {"step": state["step"], "train_seconds": state["elapsed"], **result.to_dict()}
+    atomic_write_text(args.run / "metrics.json", json.dumps(record, indent=2))
+    for line in result.lines():
+        print(line)

@@ -1,0 +1,163 @@
+"""Profiles: every setting of a run besides the data and the neck, as one dataclass.
+
+``quick`` is engineered for signal per CPU-minute (2 cores, 128 px digit scenes, ≤ 5
+minutes of training); ``paper`` follows sec. 4.1 (ResNet-50, P3–P7, 1333×800, two images a
+step, 15 epochs). `detector_from_profile` is the one place a profile turns into modules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from archsearch.detection.models import build_backbone, build_detector
+from archsearch.detection.train import TrainConfig
+from archsearch.errors import ConfigError
+from archsearch.neck import build_neck
+from archsearch.weights import ConnectionWeights
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Backbone, pyramid, heads and schedule of a run.
+
+    ``steps`` fixes the number of optimizer steps; when None, ``epochs`` over the training
+    set does. ``base_lr`` is the learning rate at ``base_batch`` images a step, scaled
+    linearly to ``batch_size``.
+    """
+
+    name: str
+    backbone: str = "resnet50"
+    backbone_widths: tuple[int, ...] = (32, 64, 128)
+    backbone_depth: int = 1
+    backbone_weights: str | None = None
+    levels: tuple[int, int] = (3, 7)
+    channels: int = 256
+    min_size: int = 800
+    max_size: int = 1333
+    anchor_range: tuple[float, float] | None = None
+    aspect_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
+    canonical_scale: int = 224
+    roi_sampling: int = 2
+    rpn_train: tuple[int, int] = (2000, 2000)
+    rpn_test: tuple[int, int] = (1000, 1000)
+    rois_per_image: int = 512
+    box_head_width: int = 1024
+    mask_head_width: int = 256
+    steps: int | None = None
+    epochs: float | None = 15.0
+    batch_size: int = 2
+    base_lr: float = 0.02
+    base_batch: int = 16
+    warmup_steps: int = 500
+    schedule: str = "step"
+    clip_norm: float | None = None
+
+    def replace(self, **changes: Any) -> Profile:
+        """A copy with ``changes``; unknown names raise `ConfigError` naming them."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(f"profile has no setting {unknown[0]!r}; known: {sorted(known)}")
+        return dataclasses.replace(self, **changes)
+
+    def total_steps(self, train_images: int) -> int:
+        if self.steps is not None:
+            return self.steps
+        if self.epochs is None:
+            raise ConfigError(f"profile {self.name!r} sets neither steps nor epochs")
+        return max(1, math.ceil(self.epochs * train_images / self.batch_size))
+
+    def train_config(self, train_images: int, **settings: Any) -> TrainConfig:
+        """The `TrainConfig` of this profile; ``settings`` add the run's own (seed...)."""
+        return TrainConfig(
+            steps=self.total_steps(train_images),
+            batch_size=self.batch_size,
+            base_lr=self.base_lr,
+            base_batch=self.base_batch,
+            warmup_steps=self.warmup_steps,
+            schedule=self.schedule,
+            clip_norm=self.clip_norm,
+            **settings,
+        )
+
+    def detector_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of `build_detector` for the two-stage detectors."""
+        return {
+            "anchor_range": self.anchor_range,
+            "aspect_ratios": self.aspect_ratios,
+            "canonical_scale": self.canonical_scale,
+            "roi_sampling": self.roi_sampling,
+            "box_head_width": self.box_head_width,
+            "mask_head_width": self.mask_head_width,
+            "min_size": self.min_size,
+            "max_size": self.max_size,
+            "rpn_pre_nms_top_n_train": self.rpn_train[0],
+            "rpn_post_nms_top_n_train": self.rpn_train[1],
+            "rpn_pre_nms_top_n_test": self.rpn_test[0],
+            "rpn_post_nms_top_n_test": self.rpn_test[1],
+            "box_batch_size_per_image": self.rois_per_image,
+        }
+
+
+QUICK = Profile(
+    name="quick",
+    backbone="small",
+    levels=(2, 6),
+    channels=64,
+    min_size=128,
+    max_size=128,
+    anchor_range=(12.0, 68.0),
+    aspect_ratios=(1.0,),
+    rpn_train=(300, 100),
+    rpn_test=(200, 50),
+    rois_per_image=128,
+    box_head_width=256,
+    mask_head_width=64,
+    steps=600,
+    epochs=None,
+    batch_size=16,
+    warmup_steps=100,
+    schedule="cosine",
+    clip_norm=10.0,
+)
+PAPER = Profile(name="paper")
+PROFILES = {profile.name: profile for profile in (QUICK, PAPER)}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def detector_from_profile(
+    profile: Profile,
+    kind: str,
+    neck: str,
+    num_classes: int,
+    weights: ConnectionWeights | None = None,
+) -> nn.Module:
+    """The detector ``kind`` with neck ``neck`` (any name `build_neck` knows) of ``profile``."""
+    body = build_backbone(
+        profile.backbone,
+        profile.levels[0],
+        Path(profile.backbone_weights) if profile.backbone_weights else None,
+        **_backbone_shape(profile),
+    )
+    module = build_neck(neck, body.out_channels_list, profile.channels, profile.levels, weights)
+    kwargs = profile.detector_kwargs()
+    if kind in ("retinanet", "fcos"):
+        kwargs = {k: kwargs[k] for k in ("anchor_range", "aspect_ratios", "min_size", "max_size")}
+    return build_detector(kind, body, module, num_classes, **kwargs)
+
+
+def _backbone_shape(profile: Profile) -> dict[str, Any]:
+    if profile.backbone != "small":
+        return {}
+    return {"widths": profile.backbone_widths, "depth": profile.backbone_depth}

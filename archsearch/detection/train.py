@@ -1,0 +1,366 @@
+"""The trainer: SGD as in the paper, strategy hooks at every step, exact resume.
+
+The paper's settings (sec. 4.1.2): SGD with momentum 0.9 and weight decay 1e-4, the
+learning rate by the linear scaling rule (Goyal et al. 2017: proportional to the batch),
+with a linear warm-up. A `TrainHooks` object is called at every step, so a pruning strategy
+can add a loss term, observe gradients, and swap in a smaller neck.
+
+Resuming continues exactly: the checkpoint holds the model, optimizer, scheduler, AMP
+scaler, hooks and RNG states, the step, and the pruned graph of a `FusionNeck`; batches are
+a pure function of (seed, step), so no sampler state is lost. On the CPU a resumed run's next
+loss equals the uninterrupted run's bit for bit.
+
+`Trainer.train_step` touches only its own objects (no global state but torch's RNG), so a
+later DDP wrapper can run one trainer per process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm import tqdm
+
+from archsearch.errors import ConfigError
+from archsearch.graph import from_dict, to_dict
+from archsearch.io import atomic_write
+from archsearch.neck import FusionNeck
+
+SCHEDULES = ("cosine", "step", "constant")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings of one run; ``lr`` follows the linear scaling rule."""
+
+    steps: int
+    batch_size: int = 2
+    base_lr: float = 0.02
+    base_batch: int = 16
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_steps: int = 500
+    warmup_factor: float = 0.001
+    schedule: str = "step"
+    clip_norm: float | None = None
+    seed: int = 0
+    checkpoint_every: int = 0
+    log_every: int = 10
+    num_workers: int = 0
+    amp: bool = True
+
+    @property
+    def lr(self) -> float:
+        """``base_lr`` was tuned for ``base_batch`` images a step; scale it linearly."""
+        return self.base_lr * self.batch_size / self.base_batch
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}; known: {SCHEDULES}")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ConfigError("steps and batch_size must be positive")
+
+
+def lr_factor(config: TrainConfig, step: int) -> float:
+    """Multiplier of ``config.lr`` for 0-based ``step``: linear warm-up × the schedule.
+
+    ``step``: ×0.1 at 2/3 and again at 8/9 of training (the 1× schedule's shape);
+    ``cosine``: half a cosine from 1 to 0 over all steps.
+    """
+    warmup = 1.0
+    if step < config.warmup_steps:
+        alpha = step / config.warmup_steps
+        warmup = config.warmup_factor * (1 - alpha) + alpha
+    progress = step / config.steps
+    if config.schedule == "cosine":
+        return warmup * 0.5 * (1 + math.cos(math.pi * progress))
+    if config.schedule == "step":
+        return warmup * 0.1 ** sum(progress >= m for m in (2 / 3, 8 / 9))
+    return warmup
+
+
+class StepBatches(Sampler[list[int]]):
+    """Batches ``start … stop-1`` of an endless, seeded stream of shuffled epochs.
+
+    Batch ``k`` depends only on ``(seed, k)``: epoch ``k // per_epoch`` is a permutation
+    drawn from its own generator, and incomplete batches are dropped. Resuming at step
+    ``k`` therefore needs no sampler state.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, start: int, stop: int) -> None:
+        if size < batch_size:
+            raise ConfigError(f"a batch of {batch_size} needs at least as many images ({size})")
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.start, self.stop = start, stop
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        per_epoch = self.size // self.batch_size
+        order, epoch = None, -1
+        for step in range(self.start, self.stop):
+            if step // per_epoch != epoch:
+                epoch = step // per_epoch
+                generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+                order = torch.randperm(self.size, generator=generator).tolist()
+            offset = (step % per_epoch) * self.batch_size
+            yield order[offset : offset + self.batch_size]
+
+
+def collate(batch: Sequence[tuple]) -> tuple[list, list]:
+    """Detection batches stay lists: images differ in size and targets in box count."""
+    images, targets = zip(*batch, strict=True)
+    return list(images), list(targets)
+
+
+class TrainHooks:
+    """What a pruning strategy plugs into the trainer; every method defaults to a no-op.
+
+    ``loss`` and ``after_step`` get the detector and the 1-based step. ``after_step`` runs
+    after the optimizer step with gradients still in place; it may assign a new neck to
+    ``model.backbone.neck``, and the trainer then re-syncs its optimizer (`Trainer.replace_neck`).
+    """
+
+    def loss(self, model: nn.Module, step: int) -> torch.Tensor | None:
+        """An extra loss term (a KL divergence, an L1 penalty), or None."""
+        return None
+
+    def after_step(self, model: nn.Module, step: int) -> None:
+        """Observe the model after optimizer step ``step``; prune by replacing the neck."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of `state_dict`; called on resume before the model's state is loaded."""
+
+
+class Trainer:
+    """Trains one detector on one data set; ``fit`` runs, checkpoints and logs.
+
+    Args:
+        model: a torchvision detector whose ``backbone.neck`` is the neck (`build_detector`).
+        dataset: yields ``(image, target)``; batched by `collate`.
+        config: the `TrainConfig`.
+        hooks: a `TrainHooks` (a strategy's); the no-op default trains the neck as it is.
+        out_dir: where ``checkpoint.pt`` and ``log.jsonl`` go; None writes nothing.
+        device: defaults to CUDA when available; AMP is used on CUDA only.
+        progress: show a tqdm progress bar.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        dataset: Dataset,
+        config: TrainConfig,
+        hooks: TrainHooks | None = None,
+        out_dir: Path | None = None,
+        device: torch.device | str | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = model.to(self.device)
+        self.dataset, self.config = dataset, config
+        self.hooks = hooks or TrainHooks()
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress
+        self.amp = config.amp and self.device.type == "cuda"
+        self.optimizer = torch.optim.SGD(
+            self._trainable(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: lr_factor(config, step)
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        self.step, self.elapsed = 0, 0.0
+
+    def _trainable(self) -> list[nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def train_step(self, batch: tuple[list, list]) -> dict[str, float]:
+        """One optimizer step on ``batch``; returns the losses (before the step) and the lr."""
+        images = [image.to(self.device) for image in batch[0]]
+        targets = [_to(target, self.device) for target in batch[1]]
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, enabled=self.amp):
+            losses = self.model(images, targets)
+            extra = self.hooks.loss(self.model, self.step + 1)
+        if extra is not None:
+            losses["loss_hooks"] = extra
+        total = sum(losses.values())
+        self.scaler.scale(total).backward()
+        if self.config.clip_norm:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self._trainable(), self.config.clip_norm)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.step += 1
+        neck = self.model.backbone.neck
+        self.hooks.after_step(self.model, self.step)
+        if self.model.backbone.neck is not neck:
+            self.replace_neck(self.model.backbone.neck)
+        record = {name: float(value.detach()) for name, value in losses.items()}
+        return {"loss": float(total.detach()), **record, "lr": lr}
+
+    def replace_neck(self, neck: nn.Module) -> None:
+        """Train ``neck`` from now on, keeping the optimizer state of surviving parameters.
+
+        Parameters that survive by identity (the modules `FusionNeck.pruned` shares) keep
+        their group and momentum; new ones join the first group with fresh state. Each
+        group lists its parameters in the model's order, so the layout depends only on the
+        model: a resumed run rebuilds the same optimizer.
+        """
+        self.model.backbone.neck = neck.to(self.device)
+        params = self._trainable()
+        alive = {id(p) for p in params}
+        held = [{id(p) for p in group["params"]} for group in self.optimizer.param_groups]
+        placed = set().union(*held)
+        for index, group in enumerate(self.optimizer.param_groups):
+            group["params"] = [
+                p for p in params if id(p) in held[index] or (index == 0 and id(p) not in placed)
+            ]
+        for param in list(self.optimizer.state):
+            if id(param) not in alive:
+                del self.optimizer.state[param]
+
+    def fit(self, stop: int | None = None) -> list[dict[str, float]]:
+        """Train from the current step to ``stop`` (default: all steps); returns the log.
+
+        Writes a checkpoint every ``checkpoint_every`` steps and at ``stop``.
+        """
+        stop = self.config.steps if stop is None else min(stop, self.config.steps)
+        sampler = StepBatches(
+            len(self.dataset), self.config.batch_size, self.config.seed, self.step, stop
+        )
+        # A generator of its own, so creating the loader draws nothing from torch's RNG.
+        loader = DataLoader(
+            self.dataset,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.config.num_workers,
+            generator=torch.Generator().manual_seed(self.config.seed),
+        )
+        records = []
+        bar = tqdm(total=stop, initial=self.step, disable=not self.progress, desc="train")
+        started = time.perf_counter() - self.elapsed
+        for batch in loader:
+            record = self.train_step(batch)
+            self.elapsed = time.perf_counter() - started
+            record = {"step": self.step, "time": round(self.elapsed, 3), **record}
+            records.append(record)
+            bar.update(1)
+            bar.set_postfix(loss=f"{record['loss']:.3f}")
+            self._log(record)
+            every = self.config.checkpoint_every
+            if every and self.step % every == 0 and self.step != stop:
+                self.save_checkpoint()
+        bar.close()
+        self.save_checkpoint()
+        return records
+
+    def _log(self, record: dict[str, float]) -> None:
+        last = self.step == self.config.steps
+        if self.out_dir is None or (self.step % self.config.log_every and not last):
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with (self.out_dir / "log.jsonl").open("a") as log:
+            log.write(json.dumps(record) + "\n")
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.out_dir / "checkpoint.pt" if self.out_dir is not None else None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs to continue exactly."""
+        neck = self.model.backbone.neck
+        return {
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "config": asdict(self.config),
+            "graph": to_dict(neck.graph) if isinstance(neck, FusionNeck) else None,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "hooks": self.hooks.state_dict(),
+            "rng": rng_state(),
+        }
+
+    def save_checkpoint(self, path: Path | None = None) -> Path | None:
+        """Write `state_dict` atomically (a crash never leaves half a checkpoint)."""
+        path = path or self.checkpoint_path
+        if path is None:
+            return None
+        state = self.state_dict()
+        return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    def load_checkpoint(self, path: Path | None = None) -> None:
+        """Continue from a checkpoint written by `save_checkpoint` (``--resume``)."""
+        state = read_checkpoint(path or self.checkpoint_path)
+        self.hooks.load_state_dict(state["hooks"])
+        neck = restore_neck(self.model.backbone.neck, state["graph"])
+        if neck is not self.model.backbone.neck:
+            self.replace_neck(neck)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        self.step, self.elapsed = state["step"], state["elapsed"]
+
+
+def read_checkpoint(path: Path | None) -> dict[str, Any]:
+    """A checkpoint's contents; `ConfigError` naming the path when there is none."""
+    if path is None or not Path(path).is_file():
+        raise ConfigError(f"no checkpoint at {path}")
+    # Our own files: they hold Python and NumPy RNG states, which weights_only refuses.
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def restore_neck(neck: nn.Module, graph: dict | None) -> nn.Module:
+    """``neck`` pruned to a checkpoint's graph, so the saved weights fit it."""
+    if graph is None or not isinstance(neck, FusionNeck):
+        return neck
+    saved = from_dict(graph, source="checkpoint")
+    if saved.connection_ids == neck.graph.connection_ids:
+        return neck
+    return neck.pruned(saved.connection_ids)
+
+
+def rng_state() -> dict[str, Any]:
+    """torch (CPU and CUDA), Python and NumPy generator states."""
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+
+
+def _to(target: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in target.items()}

@@ -1,0 +1,47 @@
+"""`archsearch train` / `archsearch eval`: settings resolve in order, runs resume and evaluate."""
+
+import json
+
+import pytest
+import yaml
+
+from archsearch.cli import main
+from archsearch.cli import train as cli_train
+from archsearch.detection import profiles
+from tests.detection import TINY, TinyScenes
+
+
+@pytest.fixture
+def tiny_runs(monkeypatch):
+    """The tiny profile under the name "quick", and tiny scenes in place of the data layer."""
+    monkeypatch.setitem(profiles.PROFILES, "quick", TINY)
+    monkeypatch.setattr(cli_train, "datasets", lambda run, size: (TinyScenes(4), TinyScenes(2)))
+
+
+def test_train_resume_and_eval(tmp_path, tiny_runs, capsys):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"steps": 2, "checkpoint-every": 1, "seed": 3}))
+    out = tmp_path / "run"
+    flags = ["train", "--config", str(config), "--out", str(out), "--set", "channels=16"]
+    assert main(flags) == 0
+    run = yaml.safe_load((out / "run.yaml").read_text())
+    assert run["steps"] == 2 and run["seed"] == 3 and run["profile_settings"] == {"channels": 16}
+    assert main(flags) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main([*flags, "--steps", "3", "--resume"]) == 0
+    steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
+    assert steps == [2, 3]  # every 10th step and the last of each run
+    assert main(["eval", str(out), "--timing-images", "1"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["step"] == 3 and set(metrics["metrics"]["bbox"]) >= {"AP", "AP50", "APS"}
+    assert "bbox" in capsys.readouterr().out
+
+
+def test_bad_settings_exit_with_one_line(tmp_path, tiny_runs, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({"stepz": 2}))
+    assert main(["train", "--config", str(config)]) == 2
+    assert "unknown setting 'stepz'" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "r"), "--set", "chanels=8"]) == 2
+    assert "no setting 'chanels'" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path)]) == 2

@@ -1,0 +1,97 @@
+"""build_detector: heads follow the neck's levels; backbones load from local files only."""
+
+import itertools
+
+import pytest
+import torch
+
+from archsearch.detection.models import (
+    SmallResNet,
+    TorchvisionFPN,
+    anchor_sizes,
+    build_backbone,
+    build_detector,
+    level_anchors,
+)
+from archsearch.detection.profiles import detector_from_profile
+from archsearch.detection.train import collate
+from archsearch.errors import ConfigError
+from archsearch.neck import build_neck
+from tests.detection import TINY, TinyScenes
+
+
+@pytest.mark.parametrize("kind", ["faster_rcnn", "mask_rcnn", "retinanet", "fcos"])
+def test_every_detector_trains_a_step_and_detects(kind):
+    torch.manual_seed(0)
+    masks = kind == "mask_rcnn"
+    images, targets = collate([TinyScenes(2, masks=masks)[i] for i in range(2)])
+    model = detector_from_profile(TINY, kind, "dense", num_classes=4).train()
+    loss = sum(model(images, targets).values())
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.backbone.neck.weights.values.grad.abs().sum() > 0
+    with torch.no_grad():
+        detections = model.eval()(images)
+    assert len(detections) == 2 and detections[0]["boxes"].shape[-1] == 4
+    assert ("masks" in detections[0]) == masks
+
+
+def test_anchors_and_pooled_maps_follow_the_levels():
+    model = detector_from_profile(TINY, "faster_rcnn", "dense", num_classes=4)
+    assert model.roi_heads.box_roi_pool.featmap_names == ["P2", "P3", "P4", "P5"]
+    sizes = [s[0] for s in model.rpn.anchor_generator.sizes]
+    assert sizes[0] == pytest.approx(8.0) and sizes[-1] == pytest.approx(40.0)
+    ratios = [b / a for a, b in itertools.pairwise(sizes)]
+    assert ratios == pytest.approx([(40 / 8) ** 0.25] * 4, rel=1e-3)
+    assert model.rpn.anchor_generator.aspect_ratios == ((1.0,),) * 5
+
+
+def test_default_anchors_are_four_strides():
+    assert level_anchors([3, 4, 5, 6, 7]).sizes == tuple((4.0 * 2**lv,) for lv in range(3, 8))
+    assert anchor_sizes([3], 10, 40) == [20.0]
+
+
+def test_torchvision_fpn_yields_the_same_levels_as_the_fusion_neck():
+    body = SmallResNet()
+    images = torch.rand(1, 3, 64, 64)
+    for levels in ((2, 4), (2, 5), (2, 6)):
+        fpn, fusion = (
+            TorchvisionFPN(body.out_channels_list, 16, levels),
+            build_neck("dense", body.out_channels_list, 16, levels),
+        )
+        maps = [m.eval()(body(images)) for m in (fpn, fusion)]
+        names = [f"P{level}" for level in range(levels[0], levels[1] + 1)]
+        assert list(maps[0]) == list(maps[1]) == names
+        assert [m.shape for m in maps[0].values()] == [m.shape for m in maps[1].values()]
+    with pytest.raises(ConfigError, match="3 levels"):
+        TorchvisionFPN(body.out_channels_list, 16, (2, 7))
+
+
+def test_resnet_bodies_feed_the_lowest_levels():
+    for lowest, channels, shape in ((3, [128, 256, 512], 8), (2, [64, 128, 256], 16)):
+        body = build_backbone("resnet18", lowest_level=lowest)
+        assert body.out_channels_list == channels
+        maps = body(torch.rand(1, 3, 64, 64))
+        assert [m.shape[1] for m in maps] == channels and maps[0].shape[-1] == shape
+
+
+def test_backbone_weights_load_from_a_local_file(tmp_path):
+    trained = SmallResNet()
+    with torch.no_grad():
+        trained.stem[0].weight.fill_(0.5)
+    torch.save(trained.state_dict(), tmp_path / "small.pt")
+    body = build_backbone("small", 2, tmp_path / "small.pt")
+    assert torch.equal(body.stem[0].weight, trained.stem[0].weight)
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_backbone("resnet18", 3, tmp_path / "missing.pt")
+
+
+def test_unknown_names_raise_config_errors():
+    body = SmallResNet()
+    neck = TorchvisionFPN(body.out_channels_list, 16, (2, 6))
+    with pytest.raises(ConfigError, match="unknown detector"):
+        build_detector("yolo", body, neck, 3)
+    with pytest.raises(ConfigError, match="unknown backbone"):
+        build_backbone("vgg16")
+    with pytest.raises(ConfigError, match="P2 upward"):
+        build_backbone("small", 3)

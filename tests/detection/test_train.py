@@ -1,0 +1,100 @@
+"""Trainer: schedule, seeded batches, hooks, neck replacement, exact resume."""
+
+import json
+import random
+
+import pytest
+import torch
+
+from archsearch.detection.profiles import detector_from_profile
+from archsearch.detection.train import StepBatches, Trainer, TrainHooks, lr_factor
+from archsearch.graph import select_top
+from archsearch.neck import FusionNeck
+from tests.detection import TINY, TinyScenes
+
+
+class CountingPruner(TrainHooks):
+    """Adds a small penalty, counts its calls, and prunes the neck to 9 connections at step 1."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def loss(self, model, step):
+        self.calls += 1
+        return 1e-3 * model.backbone.neck.weights.values.abs().sum()
+
+    def after_step(self, model, step):
+        neck = model.backbone.neck
+        if step == 1:
+            rng = random.Random(0)
+            scores = {c: rng.random() for c in neck.graph.connection_ids}
+            model.backbone.neck = neck.pruned(select_top(neck.graph, scores, 9))
+
+    def state_dict(self):
+        return {"calls": self.calls}
+
+    def load_state_dict(self, state):
+        self.calls = state["calls"]
+
+
+def _trainer(out_dir=None, hooks=None, steps=3, checkpoint_every=0):
+    torch.manual_seed(0)
+    model = detector_from_profile(TINY, "faster_rcnn", "dense", num_classes=4)
+    config = TINY.train_config(4, seed=1, checkpoint_every=checkpoint_every, log_every=1)
+    config = type(config)(**{**config.__dict__, "steps": steps})
+    return Trainer(model, TinyScenes(4), config, hooks, out_dir, "cpu", progress=False)
+
+
+@pytest.mark.parametrize("hooks", [None, CountingPruner], ids=["plain", "pruned"])
+def test_resume_reproduces_the_next_loss(tmp_path, hooks):
+    """The next two losses: the first needs the weights and RNG, the second the momentum."""
+    full = _trainer(tmp_path / "full", hooks and hooks(), steps=4).fit()
+    first = _trainer(tmp_path / "cut", hooks and hooks(), steps=4)
+    first.fit(stop=2)
+    resumed = _trainer(tmp_path / "cut", hooks and hooks(), steps=4)
+    resumed.load_checkpoint()
+    assert resumed.step == 2
+    last = resumed.fit()
+    assert [r["step"] for r in last] == [3, 4]
+    assert [r["loss"] for r in last] == [r["loss"] for r in full[2:]]
+    if hooks:
+        assert resumed.hooks.calls == 4
+        assert len(resumed.model.backbone.neck.graph.connection_ids) <= 9
+    lines = (tmp_path / "cut" / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
+
+
+def test_replace_neck_keeps_momentum_of_surviving_parameters():
+    trainer = _trainer(hooks=CountingPruner(), steps=2)
+    old = trainer.model.backbone.neck
+    trainer.fit(stop=1)
+    neck = trainer.model.backbone.neck
+    assert isinstance(neck, FusionNeck) and neck is not old
+    lateral = next(neck.laterals.parameters())
+    assert lateral in trainer.optimizer.state
+    held = {id(p) for g in trainer.optimizer.param_groups for p in g["params"]}
+    assert held == {id(p) for p in trainer.model.parameters()}
+    assert all(id(p) in held for p in trainer.optimizer.state)
+    assert neck.weights.values not in trainer.optimizer.state
+    trainer.fit()
+    assert neck.weights.values in trainer.optimizer.state
+
+
+def test_learning_rate_scales_with_the_batch_and_warms_up():
+    config = TINY.train_config(4, warmup_factor=0.1)
+    assert config.lr == pytest.approx(0.02 * 2 / 16)
+    long = type(config)(steps=100, warmup_steps=10, warmup_factor=0.1, schedule="cosine")
+    assert lr_factor(long, 0) == pytest.approx(0.1 * 1.0)
+    assert lr_factor(long, 10) == pytest.approx(0.5 * (1 + torch.cos(torch.tensor(0.1 * torch.pi))))
+    assert lr_factor(long, 100) == pytest.approx(0.0, abs=1e-9)
+    step = type(long)(steps=90, warmup_steps=0, schedule="step")
+    assert [lr_factor(step, s) for s in (59, 60, 80)] == pytest.approx([1, 0.1, 0.01])
+
+
+def test_batches_depend_only_on_seed_and_step():
+    whole = list(StepBatches(10, 3, seed=5, start=0, stop=7))
+    assert list(StepBatches(10, 3, seed=5, start=4, stop=7)) == whole[4:]
+    assert all(len(batch) == 3 for batch in whole)
+    epoch = sorted(i for batch in whole[:3] for i in batch)
+    assert len(set(epoch)) == 9
+    assert list(StepBatches(10, 3, seed=6, start=0, stop=7)) != whole
