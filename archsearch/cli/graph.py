@@ -1,4 +1,4 @@
-"""`archsearch graph build|info`: build named graphs and inspect graph files."""
+"""`archsearch graph build|info|draw`: build named graphs, inspect and draw graph files."""
 
 from __future__ import annotations
 
@@ -21,6 +21,17 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     info = actions.add_parser("info", help="print the counts of a graph file")
     info.add_argument("path", type=Path)
     info.set_defaults(func=_info)
+
+    draw = actions.add_parser("draw", help="draw a graph file (PNG, SVG or PDF by --out suffix)")
+    draw.add_argument("path", type=Path, help="graph JSON")
+    draw.add_argument("--out", type=Path, required=True, help="e.g. g.png or g.svg")
+    draw.add_argument(
+        "--weights",
+        type=Path,
+        help="run record or history JSON: widths follow each connection's last finite mean; "
+        "a record's initial graph is drawn faded behind",
+    )
+    draw.set_defaults(func=_draw)
 
     listing = actions.add_parser("list", help="list the names `graph build` accepts")
     listing.set_defaults(func=lambda args: print("\n".join(available_graphs())))
@@ -46,3 +57,15 @@ def _info(args: argparse.Namespace) -> None:
     print(f"{args.path}: {graph!r}")
     for line in graph.counts().lines():
         print(f"  {line}")
+
+
+def _draw(args: argparse.Namespace) -> None:
+    # imported here: matplotlib is slow to load and only this action needs it
+    from archsearch.reporting import architecture_figure, load_weights, save_figure
+
+    graph = load_json(args.path)
+    weights, reference = load_weights(args.weights) if args.weights else (None, None)
+    figure = architecture_figure(reference, graph, weights, title=args.path.stem)
+    out = args.out if args.out.suffix else args.out.with_suffix(".png")
+    save_figure(figure, out, formats=[out.suffix[1:]])
+    print(f"wrote {out}: {graph!r}")

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import yaml
 
+from archsearch import data
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.profiles import Profile, detector_from_profile, get_profile
 from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
@@ -148,8 +149,6 @@ def run_detector(run: RunConfig, profile: Profile, num_classes: int) -> torch.nn
 
 def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
     """Training and validation sets: embedded digit scenes by name, or COCO files."""
-    from archsearch import data  # here, so `archsearch --help` never loads the data layer
-
     masks = run.detector == "mask_rcnn"
     if run.data:
         kind = run.data.removeprefix("digits-")

@@ -35,6 +35,7 @@ from archsearch.errors import ConfigError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write
 from archsearch.neck import FusionNeck
+from archsearch.strategies.optim import swap_neck_parameters
 
 SCHEDULES = ("cosine", "step", "constant")
 
@@ -215,30 +216,20 @@ class Trainer:
         neck = self.model.backbone.neck
         self.hooks.after_step(self.model, self.step)
         if self.model.backbone.neck is not neck:
-            self.replace_neck(self.model.backbone.neck)
+            swap_neck_parameters(self.optimizer, neck, self.model.backbone.neck, self._trainable())
         record = {name: float(value.detach()) for name, value in losses.items()}
         return {"loss": float(total.detach()), **record, "lr": lr}
 
-    def replace_neck(self, neck: nn.Module) -> None:
-        """Train ``neck`` from now on, keeping the optimizer state of surviving parameters.
+    def replace_neck(self, neck: FusionNeck) -> None:
+        """Train ``neck`` (a pruned version of the current one) from now on.
 
-        Parameters that survive by identity (the modules `FusionNeck.pruned` shares) keep
-        their group and momentum; new ones join the first group with fresh state. Each
-        group lists its parameters in the model's order, so the layout depends only on the
-        model: a resumed run rebuilds the same optimizer.
+        The optimizer follows in place (`swap_neck_parameters`): surviving parameters keep
+        their momentum, connection weights keep theirs for the kept connections, and the
+        layout depends only on the model, so a resumed run rebuilds the same optimizer.
         """
+        old = self.model.backbone.neck
         self.model.backbone.neck = neck.to(self.device)
-        params = self._trainable()
-        alive = {id(p) for p in params}
-        held = [{id(p) for p in group["params"]} for group in self.optimizer.param_groups]
-        placed = set().union(*held)
-        for index, group in enumerate(self.optimizer.param_groups):
-            group["params"] = [
-                p for p in params if id(p) in held[index] or (index == 0 and id(p) not in placed)
-            ]
-        for param in list(self.optimizer.state):
-            if id(param) not in alive:
-                del self.optimizer.state[param]
+        swap_neck_parameters(self.optimizer, old, neck, self._trainable())
 
     def fit(self, stop: int | None = None) -> list[dict[str, float]]:
         """Train from the current step to ``stop`` (default: all steps); returns the log.

@@ -1,11 +1,11 @@
 """Train-step overhead of variational connection weights over deterministic ones.
 
 One dense neck (63 connections) per weight object, all with identical convolution weights,
-runs forward and backward in turn, round after round, in one process (interleaved, so the
-machine's noise falls on every candidate alike). A variational step also adds its ``kl()``
-to the loss, as training does. Each ratio is the median over rounds of the variational
-step's time over the same round's deterministic step. Goals: <= 1.03 for GaussianARD and
-Laplace, <= 1.05 for FullARD.
+runs forward and backward in turn, round after round, in one process: interleaved, with the
+order rotating from round to round, so the machine's noise and any position effect fall on
+every candidate alike. A variational step also adds its ``kl()`` to the loss, as training
+does. Each ratio is the median over rounds of the variational step's time over the same
+round's deterministic step. Goals: <= 1.03 for GaussianARD and Laplace, <= 1.05 for FullARD.
 
     python -m experiments.benchmarks.weights_overhead --size 128 512 --repeats 30
 """
@@ -67,7 +67,14 @@ def measure(size: int, args: argparse.Namespace, device: torch.device) -> dict[s
         for shape in backbone_shapes(necks["deterministic"], (size, size), args.batch)
     ]
     runs = {name: train_step(neck, features) for name, neck in necks.items()}
-    return interleaved_times(runs, args.repeats, device, warmup=args.warmup)
+    interleaved_times(runs, 0, device, warmup=args.warmup)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for index in range(args.repeats):  # rotate the order each round: no candidate always first
+        order = names[index % len(names) :] + names[: index % len(names)]
+        for name, samples in interleaved_times({n: runs[n] for n in order}, 1, device, 0).items():
+            times[name].extend(samples)
+    return times
 
 
 def main() -> None:

@@ -1,0 +1,53 @@
+"""Reporting: the paper's tables and figures from stored run records; it never trains.
+
+`load_records` reads a folder of run records, `records_frame` flattens them, `table1`,
+`table3`, `table4` lay them out as the paper does, the figure functions draw graphs and
+histories, and `write_report` assembles all of it with an index.
+"""
+
+from archsearch.reporting.figures import (
+    active_connections_figure,
+    architecture_figure,
+    draw_architecture,
+    pick_connections,
+    posterior_means_figure,
+    save_figure,
+)
+from archsearch.reporting.records import (
+    final_means,
+    is_variational,
+    load_record,
+    load_records,
+    load_weights,
+    record_graph,
+    record_history,
+    records_frame,
+    validate_record,
+)
+from archsearch.reporting.report import supported_tables, write_report
+from archsearch.reporting.tables import Table, model_label, table1, table3, table4
+
+__all__ = [
+    "Table",
+    "active_connections_figure",
+    "architecture_figure",
+    "draw_architecture",
+    "final_means",
+    "is_variational",
+    "load_record",
+    "load_records",
+    "load_weights",
+    "model_label",
+    "pick_connections",
+    "posterior_means_figure",
+    "record_graph",
+    "record_history",
+    "records_frame",
+    "save_figure",
+    "supported_tables",
+    "table1",
+    "table3",
+    "table4",
+    "validate_record",
+    "write_report",
+]
