@@ -9,14 +9,12 @@ import logging
 import sys
 from pathlib import Path
 
-from archsearch.experiment.config import expand_runs, load_experiment
+from archsearch.experiment.pipeline import run_experiment
 from archsearch.experiment.study import (
     HEARTBEAT_SECONDS,
-    enqueue,
     export_records,
     open_study,
     trials_table,
-    work,
 )
 
 
@@ -53,20 +51,17 @@ def _storage_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def study_name(experiment: str, profile: str) -> str:
-    return f"{experiment}-{profile}"
-
-
 def _run(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-    config = load_experiment(args.experiment)
-    runs = expand_runs(config, args.profile, args.seeds)  # every config error before training
-    study = open_study(
-        study_name(config["name"], args.profile), args.storage, args.root, args.heartbeat
+    study = run_experiment(
+        args.experiment,
+        args.profile,
+        args.seeds,
+        args.storage,
+        args.root,
+        args.heartbeat,
+        progress=not args.quiet,
     )
-    added = enqueue(study, runs)
-    print(f"study {study.study_name}: {len(runs)} runs, {len(added)} to do", file=sys.stderr)
-    work(study, runs, args.root, progress=not args.quiet)
     for row in trials_table(study):
         print(_line(row))
 

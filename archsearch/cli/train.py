@@ -4,7 +4,9 @@ A run is a folder: ``run.yaml`` (the resolved settings), ``checkpoint.pt``, ``lo
 and, after `eval`, ``metrics.json``. Settings come from the defaults, then ``--config``
 (YAML with the flags' names, dashes or underscores), then the flags given; profile
 settings (`archsearch.detection.profiles.Profile`) go under ``profile_settings`` in YAML or
-``--set name=value`` on the command line.
+``--set name=value`` on the command line. ``--strategy`` prunes the neck while training
+(its hyper-parameters under ``strategy_params``, or ``--param name=value``); a variational
+one (ard, fullard, laplace) lets ``eval --samples K`` score Table 2's decoders.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import yaml
 from archsearch import data
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.profiles import Profile, detector_from_profile, get_profile
+from archsearch.detection.pruning import StrategyHooks, strategy_setup
 from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
 from archsearch.io import atomic_write_text
+from archsearch.uncertainty import DecoderSettings, evaluate_uncertainty, variational_weights
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class RunConfig:
     profile: str = "quick"
     detector: str = "faster_rcnn"
     neck: str = "dense"
+    strategy: str = "dense"
     data: str | None = "digits-mixed"
     images: int = 2000
     data_seed: int = 0
@@ -49,15 +54,18 @@ class RunConfig:
     checkpoint_every: int = 100
     num_workers: int = 0
     profile_settings: dict[str, Any] = field(default_factory=dict)
+    strategy_params: dict[str, Any] = field(default_factory=dict)
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+MAPPINGS = ("profile_settings", "strategy_params")
 INTEGERS = {"images", "data_seed", "seed", "steps", "batch_size", "checkpoint_every", "num_workers"}
 HELP = {
     "out": "run folder",
     "profile": "quick (CPU, 128 px) or paper (sec. 4.1)",
     "detector": "faster_rcnn, mask_rcnn, retinanet or fcos",
     "neck": "any name of `archsearch necks` (dense, fpn, bifpn...)",
+    "strategy": "pruning strategy of `archsearch strategies` (ard for eval --samples)",
     "data": "digits-<profile> (embedded scenes); empty to use the COCO files below",
     "images": "digit scenes to generate",
     "data_seed": "seed of the digit scenes",
@@ -74,7 +82,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     train = subcommands.add_parser("train", help="train a detector (see --config)")
     train.add_argument("--config", type=Path, help="YAML file of the settings below")
     for name, spec in FIELDS.items():
-        if name != "profile_settings":
+        if name not in MAPPINGS:
             kind = int if name in INTEGERS else float if name == "base_lr" else str
             flag = f"--{name.replace('_', '-')}"
             text = f"{HELP.get(name, name.replace('_', ' '))} (default: {spec.default})"
@@ -86,6 +94,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="a profile setting, e.g. --set channels=96 (YAML value)",
     )
+    train.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a strategy hyper-parameter, e.g. --param target=9 (YAML value)",
+    )
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.set_defaults(func=_train)
 
@@ -93,6 +108,20 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("run", type=Path, help="the run folder (its --out)")
     evaluate.add_argument(
         "--timing-images", type=int, default=20, help="images to time inference on (0: no timing)"
+    )
+    evaluate.add_argument(
+        "--samples",
+        type=int,
+        default=0,
+        help="K fusion networks sampled from a variational neck: Table 2's baseline, mean and "
+        "varvote rows (0: off; the paper uses 10)",
+    )
+    evaluate.add_argument("--sample-seed", type=int, default=0, help="seed of the K samples")
+    evaluate.add_argument(
+        "--sigma-t",
+        type=float,
+        default=DecoderSettings.sigma_t,
+        help=f"var voting's IoU temperature (default: {DecoderSettings.sigma_t})",
     )
     evaluate.set_defaults(func=_eval)
 
@@ -103,14 +132,23 @@ def resolve(args: argparse.Namespace) -> RunConfig:
     if args.config is not None:
         settings.update(_read_yaml(args.config))
     settings.update({k: v for k, v in vars(args).items() if k in FIELDS and v is not None})
-    overrides = dict(settings.get("profile_settings") or {})
-    for item in args.set:
+    for key, flag, items in (
+        ("profile_settings", "--set", args.set),
+        ("strategy_params", "--param", args.param),
+    ):
+        settings[key] = {**(settings.get(key) or {}), **_assignments(items, flag)}
+    return RunConfig(**settings)
+
+
+def _assignments(items: list[str], flag: str) -> dict[str, Any]:
+    """``NAME=VALUE`` items of ``flag`` as a mapping, each value read as YAML."""
+    values = {}
+    for item in items:
         name, _, value = item.partition("=")
         if not value:
-            raise ConfigError(f"--set expects NAME=VALUE, got {item!r}")
-        overrides[name.strip()] = yaml.safe_load(value)
-    settings["profile_settings"] = overrides
-    return RunConfig(**settings)
+            raise ConfigError(f"{flag} expects NAME=VALUE, got {item!r}")
+        values[name.strip()] = yaml.safe_load(value)
+    return values
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -141,10 +179,17 @@ def run_profile(run: RunConfig) -> Profile:
     return get_profile(run.profile).replace(**settings, **changes)
 
 
-def run_detector(run: RunConfig, profile: Profile, num_classes: int) -> torch.nn.Module:
-    """The run's detector, initialised from its seed."""
+def run_detector(
+    run: RunConfig, profile: Profile, num_classes: int, steps: int = 1
+) -> tuple[torch.nn.Module, StrategyHooks | None]:
+    """The run's detector, initialised from its seed, with its strategy's weights and hooks
+    (None for a module neck); ``steps`` is the strategy's training budget."""
     torch.manual_seed(run.seed)
-    return detector_from_profile(profile, run.detector, run.neck, num_classes)
+    runner, weights = strategy_setup(
+        run.strategy, run.strategy_params, run.neck, profile.levels, steps
+    )
+    model = detector_from_profile(profile, run.detector, run.neck, num_classes, weights)
+    return model, StrategyHooks(runner) if runner is not None else None
 
 
 def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
@@ -173,7 +218,10 @@ def _train(args: argparse.Namespace) -> None:
         raise ConfigError(f"{out} already holds a run: pass --resume, or another --out")
     profile = run_profile(run)
     train_set, _ = datasets(run, profile.min_size)
-    model = run_detector(run, profile, train_set.num_classes)
+    steps = profile.total_steps(len(train_set))
+    model, hooks = run_detector(run, profile, train_set.num_classes, steps)
+    if hooks is not None:
+        hooks.start(model)  # a strategy that prunes at step 0 (random) changes the neck
     config = profile.train_config(
         len(train_set),
         seed=run.seed,
@@ -181,7 +229,7 @@ def _train(args: argparse.Namespace) -> None:
         num_workers=run.num_workers,
     )
     atomic_write_text(out / "run.yaml", yaml.safe_dump(dataclasses.asdict(run), sort_keys=False))
-    trainer = Trainer(model, train_set, config, out_dir=out)
+    trainer = Trainer(model, train_set, config, hooks, out_dir=out)
     if args.resume:
         trainer.load_checkpoint()
     trainer.fit()
@@ -189,19 +237,36 @@ def _train(args: argparse.Namespace) -> None:
     print(f"evaluate with: archsearch eval {out}")
 
 
-def _eval(args: argparse.Namespace) -> None:
-    path = args.run / "run.yaml"
+def load_run(folder: Path) -> tuple[RunConfig, torch.nn.Module, Any, dict[str, Any]]:
+    """A trained run folder's settings, detector (checkpoint loaded), validation set and
+    checkpoint contents."""
+    path = folder / "run.yaml"
     if not path.is_file():
-        raise ConfigError(f"{args.run} is not a run folder (no run.yaml)")
+        raise ConfigError(f"{folder} is not a run folder (no run.yaml)")
     run = RunConfig(**yaml.safe_load(path.read_text()))
     profile = run_profile(run)
     _, val_set = datasets(run, profile.min_size)
-    model = run_detector(run, profile, val_set.num_classes)
-    state = read_checkpoint(args.run / "checkpoint.pt")
+    model, _ = run_detector(run, profile, val_set.num_classes)
+    state = read_checkpoint(folder / "checkpoint.pt")
     model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])
     model.load_state_dict(state["model"])
+    return run, model.eval(), val_set, state
+
+
+def _eval(args: argparse.Namespace) -> None:
+    run, model, val_set, state = load_run(args.run)
+    if args.samples:
+        variational_weights(model, run.strategy)  # a deterministic run fails before any work
     result = evaluate(model, val_set, timing_images=args.timing_images)
     record = {"step": state["step"], "train_seconds": state["elapsed"], **result.to_dict()}
+    lines = result.lines()
+    if args.samples:
+        settings = DecoderSettings(sigma_t=args.sigma_t)
+        table2 = evaluate_uncertainty(
+            model, val_set, args.samples, args.sample_seed, settings=settings, strategy=run.strategy
+        )
+        record["uncertainty"] = table2.to_dict()
+        lines += table2.lines()
     atomic_write_text(args.run / "metrics.json", json.dumps(record, indent=2))
-    for line in result.lines():
+    for line in lines:
         print(line)

@@ -79,12 +79,13 @@ def predict(
     for images, targets in loader:
         outputs = model([image.to(device) for image in images])
         for output, target in zip(outputs, targets, strict=True):
-            results += _coco_records(output, int(target["image_id"]), dataset.category_ids)
+            results += coco_records(output, int(target["image_id"]), dataset.category_ids)
     return results
 
 
-def _coco_records(output: dict, image_id: int, category_ids: Sequence[int]) -> list[dict]:
-    boxes = output["boxes"].cpu()
+def coco_records(output: dict, image_id: int, category_ids: Sequence[int]) -> list[dict]:
+    """COCO result records of one image's detections (torchvision's output dict)."""
+    boxes = output["boxes"].cpu().clone()  # .cpu() of a CPU tensor is the tensor itself
     boxes[:, 2:] -= boxes[:, :2]
     masks = output.get("masks")
     records = []

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
 from archsearch.detection.train import TrainHooks
-from archsearch.strategies import StrategyRunner
+from archsearch.errors import ConfigError
+from archsearch.graph import build_graph
+from archsearch.neck.catalog import GRAPH, neck_kind
+from archsearch.strategies import StrategyRunner, create
+from archsearch.weights import ConnectionWeights
+
+
+def strategy_setup(
+    strategy: str, params: Mapping[str, Any], neck: str, levels: tuple[int, int], steps: int
+) -> tuple[StrategyRunner | None, ConnectionWeights | None]:
+    """The runner of ``strategy`` on graph neck ``neck``, and the weight object it gives the
+    neck (build the detector with it); ``(None, None)`` for a module neck, which has no
+    connections to prune, so that only strategy ``"dense"`` applies to it.
+    """
+    if neck_kind(neck) != GRAPH:
+        if strategy != "dense":
+            raise ConfigError(f"neck {neck!r} is no graph: only strategy 'dense' applies")
+        return None, None
+    graph = build_graph(neck, levels)
+    runner = StrategyRunner(create(strategy, **params), graph, steps)
+    return runner, runner.strategy.make_weights(graph.connection_ids)
 
 
 class StrategyHooks(TrainHooks):

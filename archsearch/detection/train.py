@@ -10,8 +10,9 @@ scaler, hooks and RNG states, the step, and the pruned graph of a `FusionNeck`; 
 a pure function of (seed, step), so no sampler state is lost. On the CPU a resumed run's next
 loss equals the uninterrupted run's bit for bit.
 
-`Trainer.train_step` touches only its own objects (no global state but torch's RNG), so a
-later DDP wrapper can run one trainer per process.
+`Trainer.train_step` touches only its own objects (no global state but torch's RNG), so
+one trainer runs per process under ``torchrun`` (`archsearch.detection.distributed`: batch
+shards, averaged gradients, rank 0 writes); alone, those calls do nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
+from archsearch.detection import distributed
 from archsearch.errors import ConfigError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write
@@ -172,6 +174,7 @@ class Trainer:
     ) -> None:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device)
+        distributed.broadcast_model(self.model)  # under torchrun: every rank starts alike
         self.dataset, self.config = dataset, config
         self.hooks = hooks or TrainHooks()
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -205,6 +208,7 @@ class Trainer:
             losses["loss_hooks"] = extra
         total = sum(losses.values())
         self.scaler.scale(total).backward()
+        distributed.average_gradients(self._trainable())
         if self.config.clip_norm:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self._trainable(), self.config.clip_norm)
@@ -218,7 +222,8 @@ class Trainer:
         if self.model.backbone.neck is not neck:
             swap_neck_parameters(self.optimizer, neck, self.model.backbone.neck, self._trainable())
         record = {name: float(value.detach()) for name, value in losses.items()}
-        return {"loss": float(total.detach()), **record, "lr": lr}
+        record = distributed.average_values({"loss": float(total.detach()), **record})
+        return {**record, "lr": lr}
 
     def replace_neck(self, neck: FusionNeck) -> None:
         """Train ``neck`` (a pruned version of the current one) from now on.
@@ -243,13 +248,14 @@ class Trainer:
         # A generator of its own, so creating the loader draws nothing from torch's RNG.
         loader = DataLoader(
             self.dataset,
-            batch_sampler=sampler,
+            batch_sampler=distributed.ShardedBatches(sampler),
             collate_fn=collate,
             num_workers=self.config.num_workers,
             generator=torch.Generator().manual_seed(self.config.seed),
         )
         records = []
-        bar = tqdm(total=stop, initial=self.step, disable=not self.progress, desc="train")
+        total = self.config.steps
+        bar = tqdm(total=total, initial=self.step, disable=not self.progress, desc="train")
         started = time.perf_counter() - self.elapsed
         for batch in loader:
             record = self.train_step(batch)
@@ -268,7 +274,8 @@ class Trainer:
 
     def _log(self, record: dict[str, float]) -> None:
         last = self.step == self.config.steps
-        if self.out_dir is None or (self.step % self.config.log_every and not last):
+        quiet = self.step % self.config.log_every and not last
+        if self.out_dir is None or quiet or not distributed.is_main():
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with (self.out_dir / "log.jsonl").open("a") as log:
@@ -297,14 +304,17 @@ class Trainer:
     def save_checkpoint(self, path: Path | None = None) -> Path | None:
         """Write `state_dict` atomically (a crash never leaves half a checkpoint)."""
         path = path or self.checkpoint_path
-        if path is None:
+        if path is None or not distributed.is_main():
             return None
         state = self.state_dict()
         return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, path: Path | None = None) -> None:
         """Continue from a checkpoint written by `save_checkpoint` (``--resume``)."""
-        state = read_checkpoint(path or self.checkpoint_path)
+        self.load_state_dict(read_checkpoint(path or self.checkpoint_path))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of `state_dict`: the hooks first, then the neck they imply, then the rest."""
         self.hooks.load_state_dict(state["hooks"])
         neck = restore_neck(self.model.backbone.neck, state["graph"])
         if neck is not self.model.backbone.neck:

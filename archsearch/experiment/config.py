@@ -2,15 +2,16 @@
 
 An experiment names its data, detectors, the runs (neck × strategy, with hyper-parameters)
 and one section per profile (``demo``, ``quick``, ``paper``) with the training profile, its
-overrides, the number of images and the seeds. This module is the one place where
-configuration becomes objects; nothing deeper in the library reads YAML.
+overrides, the number of images and the seeds. ``samples: K`` also scores each run's K
+sampled fusion networks (Table 2's decoders, `archsearch.uncertainty`). This module is the
+one place where configuration becomes objects; nothing deeper in the library reads YAML.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ import yaml
 
 from archsearch.errors import ArchsearchError, ConfigError
 
-TOP_KEYS = {"name", "description", "detectors", "data", "runs", "profiles"}
-RUN_KEYS = {"neck", "strategy", "params"}
+TOP_KEYS = {"name", "description", "detectors", "data", "runs", "profiles", "samples"}
+RUN_KEYS = {"neck", "strategy", "params", "data"}
 PROFILE_KEYS = {"train", "overrides", "images", "seeds", "data"}
 DATA_KEYS = {"digits", "coco"}
 
@@ -39,6 +40,7 @@ class RunSpec:
     images: int | None
     params: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    samples: int = 0
 
     @property
     def id(self) -> str:
@@ -47,10 +49,22 @@ class RunSpec:
         if self.params:
             blob = json.dumps(self.params, sort_keys=True).encode()
             digest = "-" + hashlib.sha1(blob).hexdigest()[:6]
-        return f"{self.detector}-{self.neck}-{self.strategy}{digest}-s{self.seed}"
+        return f"{self.detector}-{self.neck}-{self.strategy}{digest}-{self.data_name}-s{self.seed}"
+
+    @property
+    def data_name(self) -> str:
+        """``digits-mixed`` for digit scenes, the annotation folder's name for COCO files."""
+        if "coco" in self.data:
+            return str(Path(self.data["coco"]["train"]).parent.name)
+        digits = self.data["digits"]
+        return f"digits-{digits if isinstance(digits, str) else digits['profile']}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def dense_twin(self) -> RunSpec:
+        """The ``dense`` run with the same settings: the prefix Taylor and lottery share."""
+        return replace(self, strategy="dense", params={})
 
 
 def load_experiment(path: str | Path) -> dict[str, Any]:
@@ -88,6 +102,8 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
     for index, run in enumerate(config["runs"]):
         run_where = f"{path}: runs[{index}]"
         _check_keys(run, RUN_KEYS, run_where)
+        run_data = run.get("data", data)
+        _check_keys(run_data, DATA_KEYS, f"{run_where}.data")
         for detector in config.get("detectors", ["faster_rcnn"]):
             for seed in seed_list:
                 spec = RunSpec(
@@ -98,14 +114,22 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
                     strategy=run.get("strategy", "dense"),
                     seed=int(seed),
                     train=section.get("train", profile),
-                    data=dict(data),
+                    data=dict(run_data),
                     images=section.get("images"),
                     params=dict(run.get("params") or {}),
                     overrides=dict(section.get("overrides") or {}),
+                    samples=_samples(config),
                 )
                 _check_run(spec, run_where)
                 runs.append(spec)
     return runs
+
+
+def _samples(config: dict[str, Any]) -> int:
+    samples = config.get("samples", 0)
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 0:
+        raise ConfigError(f"{config['_path']}: samples must be a count (0: off), got {samples!r}")
+    return samples
 
 
 def _check_keys(mapping: Any, allowed: set[str], where: str) -> None:
@@ -123,6 +147,7 @@ def _check_run(run: RunSpec, where: str) -> None:
     from archsearch.neck import available_necks
     from archsearch.neck.catalog import neck_kind
     from archsearch.strategies import create
+    from archsearch.uncertainty.sampling import variational_strategies
 
     try:
         if run.detector not in DETECTORS:
@@ -133,6 +158,12 @@ def _check_run(run: RunSpec, where: str) -> None:
         if run.strategy != "dense" and neck_kind(run.neck) != "graph":
             raise ConfigError(f"neck {run.neck!r} is no graph: only strategy 'dense' applies")
         get_profile(run.train).replace(**run.overrides)
+        if run.samples and run.strategy not in variational_strategies():
+            known = ", ".join(variational_strategies())
+            raise ConfigError(
+                f"samples: strategy {run.strategy!r} has deterministic weights, no distribution "
+                f"to sample; use a variational one ({known})"
+            )
     except ArchsearchError as error:
         raise ConfigError(f"{where}: {error}") from error
     coco = run.data.get("coco")

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from archsearch.data import CocoDetection, make_digit_scenes, scenes_dir
-from archsearch.detection.evaluate import evaluate
+from archsearch.detection.evaluate import Evaluation, evaluate
 from archsearch.detection.profiles import detector_from_profile, get_profile
-from archsearch.detection.pruning import StrategyHooks
-from archsearch.detection.train import Trainer
+from archsearch.detection.pruning import StrategyHooks, strategy_setup
+from archsearch.detection.train import Trainer, read_checkpoint, rng_state, set_rng_state
 from archsearch.experiment.config import RunSpec
-from archsearch.graph import build_graph, to_dict
+from archsearch.graph import FusionGraph, to_dict
 from archsearch.neck import FusionNeck, neck_cost
-from archsearch.neck.catalog import neck_kind
-from archsearch.strategies import StrategyRunner, create
+from archsearch.strategies import create
 
 TIMING_IMAGES = 8
 CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
+INTERIM_EVALUATIONS = 4  # when a caller watches: enough points for a pruner to stop a trial
+BRANCH = "dense-step-"  # a dense run's checkpoint that another strategy continues
 log = logging.getLogger("archsearch.experiment")
 
 
@@ -45,16 +49,28 @@ def datasets(run: RunSpec) -> tuple[CocoDetection, CocoDetection]:
     return scenes.train(masks), scenes.val(masks)
 
 
-def execute(run: RunSpec, out_dir: Path, progress: bool = True) -> dict[str, Any]:
-    """Train and evaluate ``run`` in ``out_dir``, resuming from its checkpoint if one exists."""
+def execute(
+    run: RunSpec,
+    out_dir: Path,
+    progress: bool = True,
+    dependents: Sequence[RunSpec] = (),
+    on_evaluation: Callable[[Trainer, Evaluation], None] | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate ``run`` in ``out_dir``, resuming from its checkpoint if one exists.
+
+    A run whose strategy shares its first steps with the dense run (`shared_steps`)
+    continues that run's checkpoint, found beside ``out_dir``, when there is one; a dense
+    run saves such a checkpoint for each of its ``dependents``. Sharing changes no result.
+
+    ``on_evaluation`` (a tuner's pruning callback) is called with the validation metrics at
+    `INTERIM_EVALUATIONS` steps during training and once at the end; it may raise to stop
+    the run. Interim evaluations leave torch's RNG as they found it: they change no result.
+    """
     train_set, val_set = datasets(run)
     profile = get_profile(run.train).replace(**run.overrides)
     steps = profile.total_steps(len(train_set))
-    runner, weights = None, None
-    if neck_kind(run.neck) == "graph":
-        graph = build_graph(run.neck, profile.levels)
-        runner = StrategyRunner(create(run.strategy, **run.params), graph, steps)
-        weights = runner.strategy.make_weights(graph.connection_ids)
+    torch.manual_seed(run.seed)
+    runner, weights = strategy_setup(run.strategy, run.params, run.neck, profile.levels, steps)
     model = detector_from_profile(profile, run.detector, run.neck, train_set.num_classes, weights)
     hooks = StrategyHooks(runner) if runner is not None else None
     if hooks is not None:
@@ -62,16 +78,59 @@ def execute(run: RunSpec, out_dir: Path, progress: bool = True) -> dict[str, Any
     every = max(1, steps // CHECKPOINTS)
     config = profile.train_config(len(train_set), seed=run.seed, checkpoint_every=every)
     trainer = Trainer(model, train_set, config, hooks, out_dir, progress=progress)
+    shared = runner.strategy.shared_steps() if runner is not None else 0
+    branch = out_dir.parent / run.dense_twin().id / f"{BRANCH}{shared}.pt"
     if trainer.checkpoint_path.is_file():
         trainer.load_checkpoint()
         log.info("run %s resumes at step %d", run.id, trainer.step)
+    elif shared and branch.is_file():
+        state = read_checkpoint(branch)
+        state["hooks"]["strategy"] = hooks.state_dict()["strategy"]
+        trainer.load_state_dict(state)
+        log.info("run %s continues the dense run at step %d", run.id, trainer.step)
     started = time.perf_counter()
+    if runner is not None and run.strategy == "dense":
+        for stop in _branch_steps(dependents, runner.initial_graph, steps):
+            if stop > trainer.step:
+                trainer.fit(stop)
+                trainer.save_checkpoint(out_dir / f"{BRANCH}{stop}.pt")
+    if on_evaluation is not None:
+        _watch(trainer, val_set, on_evaluation)
     trainer.fit()
     evaluation = evaluate(trainer.model, val_set, timing_images=TIMING_IMAGES)
-    return _record(run, trainer, evaluation, runner, time.perf_counter() - started)
+    if on_evaluation is not None:
+        on_evaluation(trainer, evaluation)
+    record = _record(run, trainer, evaluation, runner, time.perf_counter() - started, shared)
+    return {**record, **_uncertainty(run, trainer.model, val_set)}
 
 
-def _record(run: RunSpec, trainer: Trainer, evaluation, runner, seconds: float) -> dict[str, Any]:
+def _watch(
+    trainer: Trainer, val_set: CocoDetection, on_evaluation: Callable[[Trainer, Evaluation], None]
+) -> None:
+    """Train to each interim step left and show the callback the validation metrics there."""
+    steps = trainer.config.steps
+    for k in range(1, INTERIM_EVALUATIONS + 1):
+        stop = round(steps * k / (INTERIM_EVALUATIONS + 1))
+        if trainer.step < stop < steps:
+            trainer.fit(stop)
+            state = rng_state()
+            on_evaluation(trainer, evaluate(trainer.model, val_set))
+            set_rng_state(state)
+
+
+def _branch_steps(dependents: Sequence[RunSpec], graph: FusionGraph, steps: int) -> list[int]:
+    """The steps at which ``dependents`` leave the dense run (0: they share nothing)."""
+    found = set()
+    for run in dependents:
+        strategy = create(run.strategy, **run.params)
+        strategy.setup(graph, steps)
+        found.add(strategy.shared_steps())
+    return sorted(found - {0})
+
+
+def _record(
+    run: RunSpec, trainer: Trainer, evaluation, runner, seconds: float, shared: int
+) -> dict[str, Any]:
     neck = trainer.model.backbone.neck
     size = trainer.dataset[0][0].shape[-2:]
     cost = neck_cost(neck, tuple(size))
@@ -88,7 +147,7 @@ def _record(run: RunSpec, trainer: Trainer, evaluation, runner, seconds: float) 
             "strategy": run.strategy,
             "neck": run.neck,
             "detector": run.detector,
-            "data": _data_name(run),
+            "data": run.data_name,
             "seed": run.seed,
             "strategy_params": run.params,
         },
@@ -101,14 +160,18 @@ def _record(run: RunSpec, trainer: Trainer, evaluation, runner, seconds: float) 
         "train_seconds": trainer.elapsed,
         "run_seconds": seconds,
         "steps": trainer.step,
+        "shared_steps": shared,
         "graph": to_dict(neck.graph) if fusion else None,
         "initial_graph": to_dict(runner.initial_graph) if runner else None,
         "history": runner.history.to_dict() if runner else None,
     }
 
 
-def _data_name(run: RunSpec) -> str:
-    if "coco" in run.data:
-        return str(Path(run.data["coco"]["train"]).parent.name)
-    digits = run.data["digits"]
-    return f"digits-{digits if isinstance(digits, str) else digits['profile']}"
+def _uncertainty(run: RunSpec, model: torch.nn.Module, val_set: CocoDetection) -> dict[str, Any]:
+    """Table 2's decoders on ``run.samples`` sampled fusion networks, when the run asks."""
+    if not run.samples:
+        return {}
+    from archsearch.uncertainty import evaluate_uncertainty
+
+    table2 = evaluate_uncertainty(model, val_set, run.samples, run.seed, strategy=run.strategy)
+    return {"uncertainty": table2.to_dict()}

@@ -11,14 +11,18 @@ its heartbeat; the next worker marks its trial failed and
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import tempfile
+import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
@@ -42,8 +46,11 @@ def open_study(
     storage: str | None,
     root: Path = Path("runs"),
     heartbeat: int = HEARTBEAT_SECONDS,
+    **options: Any,
 ) -> optuna.Study:
     """The study ``study_name`` at ``storage`` (SQLite under ``root`` by default).
+
+    ``options`` go to `optuna.create_study` (a tuner's sampler, pruner and directions).
 
     A running trial beats every ``heartbeat`` seconds; one silent for three beats belongs
     to a dead worker: it is failed and enqueued again (up to 3 times), and resumes from its
@@ -52,15 +59,33 @@ def open_study(
     url = storage or default_storage(study_name, root)
     # Several worker processes share one SQLite file: wait for its lock instead of failing.
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    rdb = RDBStorage(
+    # The heartbeat and stale-trial API is marked experimental; we depend on it knowingly.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    rdb = _rdb_storage(url, engine, heartbeat)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(study_name=study_name, storage=rdb, load_if_exists=True, **options)
+
+
+def _rdb_storage(url: str, engine: dict[str, Any], heartbeat: int, tries: int = 5) -> RDBStorage:
+    """Optuna's RDB storage at ``url``, surviving a race of workers on a fresh database.
+
+    Workers that first open an empty PostgreSQL database together all create Optuna's
+    tables; the losers fail on a duplicate type or table, and find the schema on a retry.
+    """
+    storage = functools.partial(
+        RDBStorage,
         url,
         engine_kwargs=engine,
         heartbeat_interval=heartbeat,
         grace_period=3 * heartbeat,
         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
     )
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(study_name=study_name, storage=rdb, load_if_exists=True)
+    for attempt in range(1, tries):
+        try:
+            return storage()
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            time.sleep(0.5 * attempt)
+    return storage()
 
 
 def enqueue(study: optuna.Study, runs: Sequence[RunSpec]) -> list[str]:
@@ -94,7 +119,8 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
             if _taken(study, run.id, trial.number):  # another worker has it: never run twice
                 raise optuna.TrialPruned(f"run {run.id} is taken")
             log.info("trial %d: run %s", trial.number, run.id)
-            record = execute(run, root / study.study_name / run.id, progress=progress)
+            dependents = [r for r in runs if r.dense_twin().id == run.id and r.id != run.id]
+            record = execute(run, root / study.study_name / run.id, progress, dependents)
             _store(trial, record, store)
             return record["metrics"]["AP"]
 

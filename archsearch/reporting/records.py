@@ -41,6 +41,7 @@ OPTIONAL = {
     "graph": dict,
     "initial_graph": dict,
     "history": dict,
+    "uncertainty": dict,
 }
 HISTORY_KEYS = ("connection_ids", "steps", "active", "mean", "variance")
 
@@ -169,8 +170,24 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             row[key] = _number(record.get(key))
         row["inference_ms"] = _number(timing.get("median"))
         row["inference_sd"] = _number(timing.get("sd"))
+        row.update(uncertainty_columns(record))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def uncertainty_columns(record: dict[str, Any]) -> dict[str, float]:
+    """``{decoder}_{metric}`` and ``box_variance`` of a run scored on sampled networks
+    (`archsearch.uncertainty`, Table 2); empty for any other run."""
+    uncertainty = record.get("uncertainty")
+    if not uncertainty:
+        return {}
+    columns = {
+        f"{decoder}_{name}": _number(value)
+        for decoder, values in uncertainty["metrics"].items()
+        for name, value in values.items()
+    }
+    columns["box_variance"] = _number(uncertainty.get("mean_box_variance"))
+    return columns
 
 
 def _params_text(params: dict[str, Any]) -> str:

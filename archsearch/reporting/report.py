@@ -3,7 +3,7 @@
 Layout of ``out_dir``::
 
     index.md                     every file below, tables inline, figures as images
-    tables/table{1,3,4}.{md,tex,csv}
+    tables/table{1,2,3,4}.{md,tex,csv}
     figures/<experiment>-<profile>/architecture-<run>.{png,svg}
     figures/<experiment>-<profile>/active-connections.{png,svg}
     figures/<experiment>-<profile>/posterior-means-<run>.{png,svg}
@@ -38,7 +38,15 @@ from archsearch.reporting.records import (
     record_history,
     records_frame,
 )
-from archsearch.reporting.tables import Table, in_paper_order, labelled, table1, table3, table4
+from archsearch.reporting.tables import (
+    Table,
+    in_paper_order,
+    labelled,
+    table1,
+    table2,
+    table3,
+    table4,
+)
 
 if TYPE_CHECKING:
     from archsearch.strategies.history import History
@@ -48,8 +56,9 @@ def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Pat
     """Write the tables ``records`` support, their figures and ``index.md``; return every path.
 
     Table 1 needs several necks, Table 3 several strategies on the dense graph, Table 4 a
-    Laplace run. Figures: an architecture per model, the active connections of every
-    strategy per experiment, and the posterior means of each variational model.
+    Laplace run, Table 2 runs scored on sampled networks (an experiment's ``samples``).
+    Figures: an architecture per model, the active connections of every strategy per
+    experiment, and the posterior means of each variational model.
     """
     if not records:
         raise ConfigError("no run records to report")
@@ -95,6 +104,8 @@ def supported_tables(frame: pd.DataFrame) -> list[Table]:
         tables.append(table3(frame))
     if (frame["strategy"] == "laplace").any():
         tables.append(table4(frame))
+    if "box_variance" in frame and frame["box_variance"].notna().any():
+        tables.append(table2(frame))
     return tables
 
 

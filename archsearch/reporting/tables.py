@@ -5,12 +5,13 @@ numbers behind it (``numbers``: a mean and an sd column per quantity, and the ru
 written as Markdown and LaTeX from the first and CSV from the second, so a plot or a test
 never parses formatted text.
 
-Layouts (paper, Tables 1, 3, 4): rows are (Network, Model); Table 1 and 4 report AP, AP50,
+Layouts (paper, Tables 1–4): rows are (Network, Model); Table 1 and 4 report AP, AP50,
 AP75, APS, APM, APL, Params, Inference; Table 3 reports AP, Cons, Inference, Params. Mask
 R-CNN rows report mask AP, as the paper's do (its Table 3 is instance segmentation, and its
 Mask R-CNN rows of Table 1 match it). Inference is the mean over seeds of each run's median
 latency, ± the pooled within-run sd (the paper's ± is timing spread, not seed spread).
 Params show their mean alone, Cons its sd only where seeds disagree; the CSV holds every sd.
+Table 2's rows are (Network, decoder), its columns AP, AP50, AP75 and the mean box variance.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from pandas.api.typing import SeriesGroupBy
+from pandas.api.typing import DataFrameGroupBy, SeriesGroupBy
 
 from archsearch.errors import ConfigError
 from archsearch.io import atomic_write_text
@@ -46,6 +47,8 @@ STRATEGY_NAMES = {
     "fullard": "FullARD",
     "laplace": "Laplace",
 }
+DECODER_NAMES = {"baseline": "Baseline", "mean": "Mean", "varvote": "Var voting"}
+TABLE2_METRICS = ("AP", "AP50", "AP75")
 INDEX = ["Network", "Model"]
 
 
@@ -138,6 +141,32 @@ def table3(frame: pd.DataFrame) -> Table:
     return _summarize("table3", "Pruning strategies on the dense graph", rows, columns)
 
 
+def table2(frame: pd.DataFrame) -> Table:
+    """Uncertainty of the variational neck (paper, Table 2): per detector, the baseline (mean
+    weights), test-time averaging ("Mean") and variance voting over K sampled fusion
+    networks, and the mean box variance (px², over the kept boxes; none for the baseline)."""
+    rows = frame[frame["box_variance"].notna()] if "box_variance" in frame else frame[:0]
+    if rows.empty:
+        raise ConfigError("table2: no run records with sampled evaluations (samples: K)")
+    networks = [DETECTOR_NAMES.get(d, d) for d in rows["detector"]]
+    decoders = [
+        pd.DataFrame(
+            {
+                "Network": networks,
+                "Model": name,
+                **{metric: rows[f"{decoder}_{metric}"].to_numpy() for metric in TABLE2_METRICS},
+                "box_variance": math.nan if decoder == "baseline" else rows["box_variance"],
+            }
+        )
+        for decoder, name in DECODER_NAMES.items()
+    ]
+    long = pd.concat(decoders).sort_values("Network", kind="stable")
+    columns = {metric: metric for metric in TABLE2_METRICS} | {"Box variance": "box_variance"}
+    numbers, display = _cells(long.groupby(INDEX, sort=False), columns)
+    caption = "Uncertainty: sampled fusion networks decoded three ways"
+    return Table("table2", caption, display, numbers)
+
+
 def _detection_table(name: str, caption: str, rows: pd.DataFrame) -> Table:
     columns = {metric: metric for metric in METRICS}
     columns.update(Params="neck_params", Inference="inference_ms")
@@ -155,7 +184,12 @@ def _summarize(name: str, caption: str, rows: pd.DataFrame, columns: dict[str, s
             f"{sorted(map(tuple, settings.to_numpy()))}; report one at a time"
         )
     rows = in_paper_order(labelled(_headline(rows)))
-    groups = rows.groupby(INDEX, sort=False)
+    numbers, display = _cells(rows.groupby(INDEX, sort=False), columns)
+    return Table(name, caption, display, numbers)
+
+
+def _cells(groups: DataFrameGroupBy, columns: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run counts and each column's mean and sd per group (numbers), and their text (display)."""
     numbers = pd.DataFrame({"runs": groups.size()})
     display = pd.DataFrame(index=numbers.index)
     for header, column in columns.items():
@@ -165,7 +199,7 @@ def _summarize(name: str, caption: str, rows: pd.DataFrame, columns: dict[str, s
         display[header] = [
             _cell(column, m, s, n) for m, s, n in zip(mean, sd, numbers["runs"], strict=True)
         ]
-    return Table(name, caption, display, numbers)
+    return numbers, display
 
 
 def _headline(rows: pd.DataFrame) -> pd.DataFrame:

@@ -115,6 +115,17 @@ class PruningStrategy:
         """Connections to keep after ``step`` (0: before training), or None to go on."""
         return None
 
+    def shared_steps(self) -> int:
+        """Steps of this run that the ``dense`` run of the same seed trains identically.
+
+        Called after `setup`. Up to this step the run must train exactly as ``dense`` does
+        (deterministic weights, no penalty, no decision), and its state must be what `setup`
+        and the step-0 decision gave it. The experiment layer then continues the dense
+        run's checkpoint at this step instead of training those steps again: the result is
+        the same either way. 0 (the default) shares nothing.
+        """
+        return 0
+
     def state_dict(self) -> dict[str, Any]:
         """What a resumed run needs to continue exactly (accumulators, snapshots)."""
         return {}

@@ -45,6 +45,16 @@ class LotteryTicket(PruningStrategy):
         self.rewind_step = round(self.rewind * total_steps)
         self.snapshot = None
 
+    def shared_steps(self) -> int:
+        """Dense training until the rewind point is saved or the first round prunes.
+
+        A rewind point of 0 is saved by the step-0 decision, which the run makes itself.
+        """
+        first = self.schedule[0]
+        if self.rewind_step > 0:
+            first = min(first, self.rewind_step)
+        return max(0, first - 1)
+
     def decide(self, neck, step: int) -> Decision | None:
         if step == self.rewind_step and self.snapshot is None:
             self.snapshot = copy.deepcopy(neck)

@@ -53,9 +53,17 @@ class Taylor(PruningStrategy):
         self.counts = dict(zip(self.schedule, counts, strict=True))
         self.importance: torch.Tensor | None = None
 
+    @property
+    def window_steps(self) -> int:
+        return max(1, round(self.window * self.total_steps))
+
+    def shared_steps(self) -> int:
+        """Until the first importance window opens, Taylor trains the dense model."""
+        return max(0, self.schedule[0] - self.window_steps - 1)
+
     def observe(self, neck, step: int) -> None:
         upcoming = [s for s in self.schedule if s >= step]
-        if not upcoming or step < upcoming[0] - max(1, round(self.window * self.total_steps)):
+        if not upcoming or step < upcoming[0] - self.window_steps:
             return
         current = taylor_importance(neck.weights)
         self.importance = current if self.importance is None else self.importance + current

@@ -2,20 +2,9 @@
 
 import json
 
-import pytest
 import yaml
 
 from archsearch.cli import main
-from archsearch.cli import train as cli_train
-from archsearch.detection import profiles
-from tests.detection import TINY, TinyScenes
-
-
-@pytest.fixture
-def tiny_runs(monkeypatch):
-    """The tiny profile under the name "quick", and tiny scenes in place of the data layer."""
-    monkeypatch.setitem(profiles.PROFILES, "quick", TINY)
-    monkeypatch.setattr(cli_train, "datasets", lambda run, size: (TinyScenes(4), TinyScenes(2)))
 
 
 def test_train_resume_and_eval(tmp_path, tiny_runs, capsys):

@@ -7,6 +7,7 @@ import time
 import optuna
 
 from archsearch.cli import main
+from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.study import open_study, trials_table
 from tests.experiment.conftest import archsearch
 
@@ -42,7 +43,8 @@ def test_a_killed_worker_run_is_retried_and_resumes(experiment, tmp_path):
     root = tmp_path / "runs"
     args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--heartbeat", "1"]
     worker = archsearch(*args, cwd=tmp_path)
-    run_dir = root / "tiny-tiny" / "faster_rcnn-dense-dense-s0"
+    (run,) = expand_runs(load_experiment(path), "tiny")
+    run_dir = root / "tiny-tiny" / run.id
     deadline = time.time() + 120
     while not (run_dir / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -77,3 +79,20 @@ def test_two_workers_share_a_study_and_never_run_twice(experiment, tmp_path):
     assert len(rows) == 4 and len({r["run"] for r in rows}) == 4
     study = optuna.load_study(study_name="tiny-tiny", storage=f"sqlite:///{root}/tiny-tiny.db")
     assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
+
+
+def test_demo_runs_the_experiment_and_reports_it_from_the_study(experiment, tmp_path, capsys):
+    out = tmp_path / "demo-out"
+    args = ["demo", "--experiment", str(experiment()), "--profile", "tiny", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert f"index: {out / 'report' / 'index.md'}" in printed
+    assert (out / "report" / "tables" / "table3.csv").is_file()
+    assert len(list((out / "report" / "records").glob("*.json"))) == 2
+    again = tmp_path / "again"
+    study = ["report", "tiny-tiny", "--root", str(out / "runs"), "--out", str(again)]
+    assert main(study) == 0
+    table = (out / "report" / "tables" / "table3.csv").read_text()
+    assert (again / "tables" / "table3.csv").read_text() == table
+    assert main(["report", "no-such-study", "--root", str(out / "runs")]) == 2
+    assert "neither a records folder nor a study" in capsys.readouterr().err

@@ -1,0 +1,209 @@
+"""Tuning one strategy of an experiment: an Optuna study whose trials are training runs.
+
+The tuned run is the experiment's run of that strategy (its neck, detector, first seed and
+the parameters the file fixes, such as the matched budget ``target: 9``); each trial adds
+the sampler's values for the rest (`space.suggest`) and trains it with `execute`, which
+shows the validation AP at interim steps to the study's pruner. One objective (AP): a
+seeded TPE sampler and a median or Hyperband pruner. AP against a cost (``latency``,
+``gflops``): NSGA-II, without pruning (Optuna prunes single-objective studies only).
+
+The study lives in the same storage as the experiment's runs (`open_study`: SQLite by
+default, PostgreSQL for several machines), so any number of ``archsearch tune`` workers
+share its budget of ``trials``. A worker killed mid-trial stops beating its heartbeat; the
+next worker fails the trial, retries it with the same parameters, and resumes it from its
+checkpoint (a trial's folder is named after its first attempt).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.artifacts import FileSystemArtifactStore
+from optuna.trial import FrozenTrial, TrialState
+
+from archsearch.detection.evaluate import Evaluation
+from archsearch.detection.train import Trainer
+from archsearch.errors import ConfigError
+from archsearch.experiment.config import RunSpec, expand_runs
+from archsearch.experiment.run import execute
+from archsearch.experiment.study import _artifacts, _store, open_study
+from archsearch.neck.catalog import neck_kind
+from archsearch.strategies import get
+from archsearch.tuning.objectives import (
+    Objective,
+    neck_latency_ms,
+    objective_values,
+    values_text,
+)
+from archsearch.tuning.space import check_declaration, searched, suggest
+
+PRUNERS = ("median", "hyperband", "none")
+FOLDER_KEY = "folder"  # user attribute; a retried trial inherits it, so it resumes in place
+log = logging.getLogger("archsearch.tuning")
+
+
+def tuned_run(config: dict[str, Any], profile: str, strategy: str) -> RunSpec:
+    """The run of ``strategy`` that trials vary: the file's own, else its first run's setup.
+
+    A strategy the file does not list (a plugin being tried) runs on the first run's neck
+    (the dense graph when that neck is a fixed module) with no fixed parameters.
+    """
+    runs = expand_runs(config, profile)
+    base = next((r for r in runs if r.strategy == strategy), None)
+    if base is None:
+        first = runs[0]
+        neck = first.neck if neck_kind(first.neck) == "graph" else "dense"
+        base = dataclasses.replace(first, strategy=strategy, neck=neck, params={})
+    cls = get(strategy)
+    check_declaration(cls)
+    if not searched(cls, base.params):
+        fixed = f" (the file fixes {sorted(base.params)})" if base.params else ""
+        raise ConfigError(
+            f"{config['_path']}: strategy {strategy!r} has no tunable hyper-parameter{fixed}; "
+            "declare a range (low/high or choices) to tune one"
+        )
+    return base
+
+
+def study_name(base: RunSpec, objectives: Sequence[Objective]) -> str:
+    """``<experiment>-<profile>-tune-<strategy>``, plus the cost objectives when there are."""
+    costs = "".join(f"-{o.name}" for o in objectives[1:])
+    return f"{base.experiment}-{base.profile}-tune-{base.strategy}{costs}"
+
+
+def open_tuning_study(
+    base: RunSpec,
+    objectives: Sequence[Objective],
+    trials: int,
+    seed: int | None,
+    pruner: str,
+    storage: str | None,
+    root: Path,
+    heartbeat: int,
+) -> optuna.Study:
+    """The tuning study of ``base`` with its sampler and pruner (each worker builds its own).
+
+    Workers that share a study should differ in ``seed``: with the same seed, they would
+    draw the same first (random) trials.
+    """
+    if pruner not in PRUNERS:
+        raise ConfigError(f"--pruner: unknown pruner {pruner!r}; known: {', '.join(PRUNERS)}")
+    if len(objectives) == 1:
+        sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(seed=seed)
+        chosen = make_pruner(pruner, trials)
+    else:
+        # Three generations within the budget, so that selection acts at all.
+        population = max(4, min(50, trials // 3))
+        sampler = optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
+        chosen = optuna.pruners.NopPruner()
+    return open_study(
+        study_name(base, objectives),
+        storage,
+        root,
+        heartbeat,
+        sampler=sampler,
+        pruner=chosen,
+        directions=[o.direction for o in objectives],
+    )
+
+
+def make_pruner(name: str, trials: int) -> optuna.pruners.BasePruner:
+    """Median: stop a trial whose interim AP is below the median of earlier trials at that
+    step, once a few trials (a third of the budget, at most 5) have set the median;
+    Hyperband: successive halving over training steps."""
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=max(1, min(5, trials // 3)))
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def tune(
+    study: optuna.Study,
+    base: RunSpec,
+    objectives: Sequence[Objective],
+    trials: int,
+    root: Path,
+    progress: bool = True,
+) -> int:
+    """Run trials until the study holds ``trials`` (all workers together); returns how many
+    this worker ran. Trials of dead workers waiting for a retry are run first."""
+    objective = _objective(study, base, objectives, root, progress)
+    ran = 0
+    while _wanted(study, trials):
+        study.optimize(objective, n_trials=1, catch=())
+        ran += 1
+    return ran
+
+
+def _wanted(study: optuna.Study, trials: int) -> bool:
+    optuna.storages.fail_stale_trials(study)  # a dead worker's trial becomes a waiting retry
+    alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    present = study.get_trials(deepcopy=False, states=alive)
+    return len(present) < trials or any(t.state == TrialState.WAITING for t in present)
+
+
+def _objective(
+    study: optuna.Study,
+    base: RunSpec,
+    objectives: Sequence[Objective],
+    root: Path,
+    progress: bool,
+) -> Callable[[optuna.Trial], float | list[float]]:
+    strategy = get(base.strategy)
+    store = FileSystemArtifactStore(str(_artifacts(root, study.study_name)))
+
+    def objective(trial: optuna.Trial) -> float | list[float]:
+        run = dataclasses.replace(base, params=suggest(trial, strategy, base.params))
+        folder = trial.user_attrs.get(FOLDER_KEY, f"trial-{trial.number}")
+        trial.set_user_attr(FOLDER_KEY, folder)
+        trial.set_user_attr("run", run.id)
+        log.info("trial %d: %s %s", trial.number, run.strategy, run.params)
+        watch = Watch(trial, prune=len(objectives) == 1)
+        record = execute(run, root / study.study_name / folder, progress, on_evaluation=watch)
+        _store(trial, record, store)
+        trial.set_user_attr("neck_ms", watch.neck_ms)
+        values = objective_values(objectives, record, watch.neck_ms)
+        log.info("trial %d: %s", trial.number, values_text(objectives, values))
+        return values[0] if len(values) == 1 else values
+
+    return objective
+
+
+class Watch:
+    """`execute`'s evaluation callback: interim AP to the pruner, the neck's latency at the end.
+
+    Interim AP is reported at its training step; `optuna.TrialPruned` stops the run there
+    (its checkpoint stays, so a later study could resume it).
+    """
+
+    def __init__(self, trial: optuna.Trial, prune: bool) -> None:
+        self.trial, self.prune = trial, prune
+        self.neck_ms: float | None = None
+
+    def __call__(self, trainer: Trainer, evaluation: Evaluation) -> None:
+        ap = evaluation.metrics["bbox"]["AP"]
+        if trainer.step >= trainer.config.steps:
+            size = tuple(trainer.dataset[0][0].shape[-2:])
+            self.neck_ms = neck_latency_ms(trainer.model.backbone.neck, size)
+            return
+        if not self.prune:
+            return
+        self.trial.report(ap, trainer.step)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"AP {ap:.4f} at step {trainer.step}")
+
+
+def best_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The best trial (one objective) or the Pareto front (several), best AP first."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return []
+    if len(study.directions) == 1:
+        return [study.best_trial]
+    return sorted(study.best_trials, key=lambda t: -t.values[0])

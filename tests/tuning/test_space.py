@@ -1,0 +1,85 @@
+"""Search spaces come from the strategies' declarations alone."""
+
+import optuna
+import pytest
+
+from archsearch.errors import ConfigError
+from archsearch.strategies import HyperParameter, PruningStrategy, available, create, get
+from archsearch.tuning.space import check_declaration, is_integer, searched, suggest
+
+BUILT_IN = ["ard", "fullard", "laplace", "lasso", "lottery", "taylor"]
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_every_pruning_method_has_valid_ranges_for_its_knobs(name):
+    strategy = get(name)
+    check_declaration(strategy)
+    tuned = {p.name for p in searched(strategy, {})}
+    assert tuned >= {"prune_start", "rounds"}
+    assert "target" not in tuned  # the matched budget is the experiment's, never searched
+
+
+def test_the_papers_knobs_are_searched_on_a_log_scale_where_they_span_decades():
+    declared = {(s, p.name): p for s in BUILT_IN for p in get(s).hyperparameters}
+    for key in [("ard", "kl_factor"), ("lasso", "lam"), ("ard", "threshold")]:
+        assert declared[key].log and declared[key].high / declared[key].low >= 10
+    assert is_integer(declared[("lottery", "rounds")])
+    assert not is_integer(declared[("lottery", "rewind")])
+
+
+def test_dense_and_random_have_nothing_to_search():
+    assert searched(get("dense"), {}) == [] and searched(get("random"), {}) == []
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_suggestions_stay_in_range_keep_types_and_fixed_values(name):
+    strategy = get(name)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    fixed = {"target": 9} if "target" in {p.name for p in strategy.hyperparameters} else {}
+    for _ in range(25):
+        trial = study.ask()
+        params = suggest(trial, strategy, fixed)
+        assert params.items() >= fixed.items() and "target" not in trial.params
+        for p in searched(strategy, fixed):
+            value = params[p.name]
+            assert p.low <= value <= p.high, (p.name, value)
+            assert isinstance(value, int) == is_integer(p)
+        create(name, **params)  # every draw is a valid configuration
+        study.tell(trial, 0.0)
+
+
+def test_log_scale_draws_spread_over_the_decades():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    lams = [suggest(study.ask(), get("lasso"), {"target": 9})["lam"] for _ in range(200)]
+    assert sum(lam < 1e-2 for lam in lams) > 60  # uniform draws would give ~2
+
+
+def _strategy(*parameters):
+    return type("Knobs", (PruningStrategy,), {"name": "knobs", "hyperparameters": parameters})
+
+
+@pytest.mark.parametrize(
+    "parameter, message",
+    [
+        (HyperParameter("lam", 0.1, "", low=1.0, high=0.5), "'lam': low 1.0 is not below"),
+        (HyperParameter("lam", 0.1, "", low=0.0, high=1.0, log=True), "'lam': a log range"),
+        (HyperParameter("lam", 5.0, "", low=0.0, high=1.0), "'lam': default 5.0 outside"),
+        (HyperParameter("lam", 0.1, "", low=0.0), "'lam': a range needs both"),
+        (HyperParameter("op", "sum", "", choices=()), "'op': empty choices"),
+    ],
+)
+def test_a_bad_declaration_names_strategy_and_parameter(parameter, message):
+    with pytest.raises(ConfigError, match=f"strategy 'knobs', hyper-parameter {message}"):
+        check_declaration(_strategy(parameter))
+
+
+def test_choices_become_a_categorical_search():
+    strategy = _strategy(HyperParameter("op", "sum", "fusion", choices=("sum", "concat")))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    drawn = {suggest(study.ask(), strategy, {})["op"] for _ in range(20)}
+    assert drawn == {"sum", "concat"}
+
+
+def test_all_registered_strategies_declare_checkable_ranges():
+    for name in available():
+        check_declaration(get(name))
