@@ -88,7 +88,7 @@ def test_a_pruned_neck_keeps_the_momentum_of_what_survives():
 
 def test_learning_rate_scales_with_the_batch_and_warms_up():
     config = TINY.train_config(4, warmup_factor=0.1)
-    assert config.lr == pytest.approx(0.02 * 2 / 16)
+    assert config.lr == pytest.approx(TINY.base_lr * 2 / TINY.base_batch)
     long = type(config)(steps=100, warmup_steps=10, warmup_factor=0.1, schedule="cosine")
     assert lr_factor(long, 0) == pytest.approx(0.1 * 1.0)
     assert lr_factor(long, 10) == pytest.approx(0.5 * (1 + torch.cos(torch.tensor(0.1 * torch.pi))))
