@@ -69,8 +69,9 @@ def open_study(
 def _rdb_storage(url: str, engine: dict[str, Any], heartbeat: int, tries: int = 5) -> RDBStorage:
     """Optuna's RDB storage at ``url``, surviving a race of workers on a fresh database.
 
-    Workers that first open an empty PostgreSQL database together all create Optuna's
-    tables; the losers fail on a duplicate type or table, and find the schema on a retry.
+    Workers that first open an empty database together all create Optuna's tables; the
+    losers fail on a duplicate type or table (PostgreSQL: integrity or programming error;
+    SQLite: operational error), and find the schema on a retry.
     """
     storage = functools.partial(
         RDBStorage,
@@ -83,7 +84,11 @@ def _rdb_storage(url: str, engine: dict[str, Any], heartbeat: int, tries: int = 
     for attempt in range(1, tries):
         try:
             return storage()
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+        except (
+            sqlalchemy.exc.IntegrityError,
+            sqlalchemy.exc.ProgrammingError,
+            sqlalchemy.exc.OperationalError,
+        ):
             time.sleep(0.5 * attempt)
     return storage()
 
