@@ -23,8 +23,8 @@ import yaml
 
 from archsearch import data
 from archsearch.detection.evaluate import evaluate
-from archsearch.detection.profiles import Profile, detector_from_profile, get_profile
-from archsearch.detection.pruning import StrategyHooks, strategy_setup
+from archsearch.detection.profiles import Profile, get_profile
+from archsearch.detection.pruning import StrategyHooks, detector_with_strategy
 from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
 from archsearch.io import atomic_write_text
@@ -182,14 +182,17 @@ def run_profile(run: RunConfig) -> Profile:
 def run_detector(
     run: RunConfig, profile: Profile, num_classes: int, steps: int = 1
 ) -> tuple[torch.nn.Module, StrategyHooks | None]:
-    """The run's detector, initialised from its seed, with its strategy's weights and hooks
-    (None for a module neck); ``steps`` is the strategy's training budget."""
-    torch.manual_seed(run.seed)
-    runner, weights = strategy_setup(
-        run.strategy, run.strategy_params, run.neck, profile.levels, steps
+    """The run's detector and its strategy's hooks (`detector_with_strategy`)."""
+    return detector_with_strategy(
+        profile,
+        run.detector,
+        run.neck,
+        num_classes,
+        run.strategy,
+        run.strategy_params,
+        steps,
+        run.seed,
     )
-    model = detector_from_profile(profile, run.detector, run.neck, num_classes, weights)
-    return model, StrategyHooks(runner) if runner is not None else None
 
 
 def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
@@ -199,8 +202,7 @@ def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
         kind = run.data.removeprefix("digits-")
         if kind == run.data:
             raise ConfigError(f"unknown data set {run.data!r}; use digits-<profile> or COCO files")
-        out = data.scenes_dir(kind, run.images, run.data_seed, image_size)
-        scenes = data.make_digit_scenes(out, kind, run.images, run.data_seed, image_size)
+        scenes = data.cached_digit_scenes(kind, run.images, run.data_seed, image_size)
         return scenes.train(masks=masks), scenes.val(masks=masks)
     paths = (run.train_images, run.train_annotations, run.val_images, run.val_annotations)
     if not all(paths):

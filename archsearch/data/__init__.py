@@ -4,6 +4,7 @@ from archsearch.data.coco import CocoDetection, collate, load_annotations
 from archsearch.data.digits import (
     PROFILES,
     DigitScenes,
+    cached_digit_scenes,
     default_data_dir,
     make_digit_scenes,
     scenes_dir,
@@ -15,6 +16,7 @@ __all__ = [
     "CocoDetection",
     "DigitScenes",
     "ScaleProfile",
+    "cached_digit_scenes",
     "collate",
     "default_data_dir",
     "load_annotations",

@@ -113,6 +113,14 @@ def make_digit_scenes(
     return scenes
 
 
+def cached_digit_scenes(
+    profile: str = "mixed", images: int = 2000, seed: int = 0, image_size: int = 128
+) -> DigitScenes:
+    """`make_digit_scenes` in the cache folder of its parameters (`scenes_dir`)."""
+    out = scenes_dir(profile, images, seed, image_size)
+    return make_digit_scenes(out, profile, images, seed, image_size)
+
+
 def _parameters(
     profile: str, images: int, seed: int, image_size: int, val_fraction: float
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from archsearch.detection.profiles import Profile, detector_from_profile
 from archsearch.detection.train import TrainHooks
 from archsearch.errors import ConfigError
 from archsearch.graph import build_graph
@@ -56,3 +57,25 @@ class StrategyHooks(TrainHooks):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.runner.load_state_dict(state)
+
+
+def detector_with_strategy(
+    profile: Profile,
+    kind: str,
+    neck: str,
+    num_classes: int,
+    strategy: str,
+    params: Mapping[str, Any],
+    steps: int,
+    seed: int,
+) -> tuple[nn.Module, StrategyHooks | None]:
+    """A run's detector, initialised from ``seed``, with its strategy's weight object, and
+    the strategy's hooks (None for a module neck); ``steps`` is the training budget.
+
+    Call ``hooks.start(model)`` before training: a strategy that prunes at step 0 (random)
+    changes the neck there.
+    """
+    torch.manual_seed(seed)
+    runner, weights = strategy_setup(strategy, params, neck, profile.levels, steps)
+    model = detector_from_profile(profile, kind, neck, num_classes, weights)
+    return model, StrategyHooks(runner) if runner is not None else None

@@ -132,7 +132,7 @@ class TrainHooks:
 
     ``loss`` and ``after_step`` get the detector and the 1-based step. ``after_step`` runs
     after the optimizer step with gradients still in place; it may assign a new neck to
-    ``model.backbone.neck``, and the trainer then re-syncs its optimizer (`Trainer.replace_neck`).
+    ``model.backbone.neck``, and the trainer then carries its optimizer over to it.
     """
 
     def loss(self, model: nn.Module, step: int) -> torch.Tensor | None:
@@ -220,20 +220,19 @@ class Trainer:
         neck = self.model.backbone.neck
         self.hooks.after_step(self.model, self.step)
         if self.model.backbone.neck is not neck:
-            swap_neck_parameters(self.optimizer, neck, self.model.backbone.neck, self._trainable())
+            self._neck_replaced(neck)
         record = {name: float(value.detach()) for name, value in losses.items()}
         record = distributed.average_values({"loss": float(total.detach()), **record})
         return {**record, "lr": lr}
 
-    def replace_neck(self, neck: FusionNeck) -> None:
-        """Train ``neck`` (a pruned version of the current one) from now on.
+    def _neck_replaced(self, old: nn.Module) -> None:
+        """Train the model's new neck (a pruned ``old``) from now on.
 
         The optimizer follows in place (`swap_neck_parameters`): surviving parameters keep
         their momentum, connection weights keep theirs for the kept connections, and the
         layout depends only on the model, so a resumed run rebuilds the same optimizer.
         """
-        old = self.model.backbone.neck
-        self.model.backbone.neck = neck.to(self.device)
+        neck = self.model.backbone.neck = self.model.backbone.neck.to(self.device)
         swap_neck_parameters(self.optimizer, old, neck, self._trainable())
 
     def fit(self, stop: int | None = None) -> list[dict[str, float]]:
@@ -254,8 +253,9 @@ class Trainer:
             generator=torch.Generator().manual_seed(self.config.seed),
         )
         records = []
-        total = self.config.steps
-        bar = tqdm(total=total, initial=self.step, disable=not self.progress, desc="train")
+        bar = tqdm(
+            total=self.config.steps, initial=self.step, disable=not self.progress, desc="train"
+        )
         started = time.perf_counter() - self.elapsed
         for batch in loader:
             record = self.train_step(batch)
@@ -316,9 +316,10 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Inverse of `state_dict`: the hooks first, then the neck they imply, then the rest."""
         self.hooks.load_state_dict(state["hooks"])
-        neck = restore_neck(self.model.backbone.neck, state["graph"])
-        if neck is not self.model.backbone.neck:
-            self.replace_neck(neck)
+        old = self.model.backbone.neck
+        self.model.backbone.neck = restore_neck(old, state["graph"])
+        if self.model.backbone.neck is not old:
+            self._neck_replaced(old)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from archsearch.data import CocoDetection, make_digit_scenes, scenes_dir
+from archsearch.data import CocoDetection, cached_digit_scenes
 from archsearch.detection.evaluate import Evaluation, evaluate
-from archsearch.detection.profiles import detector_from_profile, get_profile
-from archsearch.detection.pruning import StrategyHooks, strategy_setup
+from archsearch.detection.profiles import get_profile
+from archsearch.detection.pruning import detector_with_strategy
 from archsearch.detection.train import Trainer, read_checkpoint, rng_state, set_rng_state
 from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
@@ -32,8 +32,9 @@ BRANCH = "dense-step-"  # a dense run's checkpoint that another strategy continu
 log = logging.getLogger("archsearch.experiment")
 
 
-def datasets(run: RunSpec) -> tuple[CocoDetection, CocoDetection]:
-    """Training and validation sets of ``run`` (digit scenes are generated once, cached)."""
+def datasets(run: RunSpec, image_size: int) -> tuple[CocoDetection, CocoDetection]:
+    """Training and validation sets of ``run``; digit scenes of ``image_size`` pixels are
+    generated once and cached."""
     masks = run.detector == "mask_rcnn"
     if "coco" in run.data:
         coco = run.data["coco"]
@@ -45,7 +46,7 @@ def datasets(run: RunSpec) -> tuple[CocoDetection, CocoDetection]:
     profile = run.data["digits"] if isinstance(run.data["digits"], str) else digits["profile"]
     images = run.images or digits.get("images", 2000)
     seed = digits.get("seed", 0)
-    scenes = make_digit_scenes(scenes_dir(profile, images, seed), profile, images, seed)
+    scenes = cached_digit_scenes(profile, images, seed, image_size)
     return scenes.train(masks), scenes.val(masks)
 
 
@@ -66,13 +67,20 @@ def execute(
     `INTERIM_EVALUATIONS` steps during training and once at the end; it may raise to stop
     the run. Interim evaluations leave torch's RNG as they found it: they change no result.
     """
-    train_set, val_set = datasets(run)
     profile = get_profile(run.train).replace(**run.overrides)
+    train_set, val_set = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
-    torch.manual_seed(run.seed)
-    runner, weights = strategy_setup(run.strategy, run.params, run.neck, profile.levels, steps)
-    model = detector_from_profile(profile, run.detector, run.neck, train_set.num_classes, weights)
-    hooks = StrategyHooks(runner) if runner is not None else None
+    model, hooks = detector_with_strategy(
+        profile,
+        run.detector,
+        run.neck,
+        train_set.num_classes,
+        run.strategy,
+        run.params,
+        steps,
+        run.seed,
+    )
+    runner = hooks.runner if hooks is not None else None
     if hooks is not None:
         hooks.start(model)
     every = max(1, steps // CHECKPOINTS)

@@ -36,9 +36,14 @@ RECORD_KEY = "record_artifact"
 log = logging.getLogger("archsearch.experiment")
 
 
+def sqlite_file(study_name: str, root: Path = Path("runs")) -> Path:
+    """Where a study lives by default: one SQLite file per study under ``root``."""
+    return root / f"{study_name}.db"
+
+
 def default_storage(study_name: str, root: Path = Path("runs")) -> str:
     root.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{root / study_name}.db"
+    return f"sqlite:///{sqlite_file(study_name, root)}"
 
 
 def open_study(

@@ -38,10 +38,9 @@ def resize(feature: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     """Bilinear resize to the target map's actual size (never a fixed factor).
 
     Sizes come from the maps themselves, so odd and non-square inputs (97×131) work.
-    Resizing runs in channels-last layout, where torch's CPU kernel is several times faster
-    than in the default one; the result goes back to the default layout so every other op
-    sees one layout (train throughput of the dense-neck detector 0.785× → 0.809× of FPN,
-    `experiments/benchmarks/detector_throughput.py`).
+    Resizing runs in channels-last layout, where torch's CPU bilinear kernel is faster than
+    in the default one; the result goes back to the default layout so every other op sees
+    one layout. `experiments/benchmarks/detector_throughput.py` measures the effect.
     """
     if tuple(feature.shape[-2:]) == tuple(size):
         return feature

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from archsearch.strategies.base import (
-    TARGET,
-    Decision,
-    HyperParameter,
-    PruningStrategy,
-    pruning_steps,
-)
+from archsearch.strategies.base import TARGET, HyperParameter
 from archsearch.strategies.registry import register_strategy
-from archsearch.strategies.scoring import as_scores, keep_above
+from archsearch.strategies.rounds import ThresholdRounds
 
 
 @register_strategy("lasso")
-class Lasso(PruningStrategy):
+class Lasso(ThresholdRounds):
     """L1 penalty ``lam · Σ|w|``, then pruning of weights under ``threshold``.
 
     At each pruning round, connections whose effective weight ``ReLU(w)`` is under the
@@ -32,16 +25,5 @@ class Lasso(PruningStrategy):
         TARGET,
     )
 
-    def setup(self, graph, total_steps: int) -> None:
-        super().setup(graph, total_steps)
-        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
-
     def penalty(self, neck, step: int) -> torch.Tensor:
         return self.lam * neck.weights().abs().sum()
-
-    def decide(self, neck, step: int) -> Decision | None:
-        if step not in self.schedule:
-            return None
-        cap = self.target if step == self.schedule[-1] else None
-        scores = as_scores(neck.graph, F.relu(neck.weights.mean()))
-        return Decision(keep_above(neck.graph, scores, self.threshold, cap))

@@ -15,19 +15,14 @@ import copy
 import torch.nn.functional as F
 
 from archsearch.graph import select_top
-from archsearch.strategies.base import (
-    Decision,
-    HyperParameter,
-    PruningStrategy,
-    pruning_steps,
-    round_counts,
-)
+from archsearch.strategies.base import Decision, HyperParameter
 from archsearch.strategies.registry import register_strategy
+from archsearch.strategies.rounds import RoundsToTarget
 from archsearch.strategies.scoring import as_scores
 
 
 @register_strategy("lottery")
-class LotteryTicket(PruningStrategy):
+class LotteryTicket(RoundsToTarget):
     """Iterative magnitude pruning with rewinding of the neck's surviving parameters."""
 
     hyperparameters = (
@@ -39,9 +34,6 @@ class LotteryTicket(PruningStrategy):
 
     def setup(self, graph, total_steps: int) -> None:
         super().setup(graph, total_steps)
-        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
-        counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
-        self.counts = dict(zip(self.schedule, counts, strict=True))
         self.rewind_step = round(self.rewind * total_steps)
         self.snapshot = None
 

@@ -11,14 +11,9 @@ from __future__ import annotations
 import torch
 
 from archsearch.graph import select_top
-from archsearch.strategies.base import (
-    Decision,
-    HyperParameter,
-    PruningStrategy,
-    pruning_steps,
-    round_counts,
-)
+from archsearch.strategies.base import Decision, HyperParameter
 from archsearch.strategies.registry import register_strategy
+from archsearch.strategies.rounds import RoundsToTarget
 from archsearch.strategies.scoring import as_scores
 
 
@@ -31,7 +26,7 @@ def taylor_importance(weights: torch.nn.Module) -> torch.Tensor:
 
 
 @register_strategy("taylor")
-class Taylor(PruningStrategy):
+class Taylor(RoundsToTarget):
     """Iterative removal of the connections of least accumulated Taylor importance.
 
     Importance is accumulated from ``window`` (a fraction of training) before each round,
@@ -48,9 +43,6 @@ class Taylor(PruningStrategy):
 
     def setup(self, graph, total_steps: int) -> None:
         super().setup(graph, total_steps)
-        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
-        counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
-        self.counts = dict(zip(self.schedule, counts, strict=True))
         self.importance: torch.Tensor | None = None
 
     @property

@@ -12,22 +12,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
-from archsearch.strategies.base import (
-    TARGET,
-    Decision,
-    HyperParameter,
-    PruningStrategy,
-    pruning_steps,
-)
+from archsearch.strategies.base import TARGET, HyperParameter
 from archsearch.strategies.registry import register_strategy
-from archsearch.strategies.scoring import as_scores, keep_above
+from archsearch.strategies.rounds import ThresholdRounds
 from archsearch.weights import FullARD, GaussianARD, Laplace
 from archsearch.weights.variational import VariationalWeights
 
 
-class VariationalPruning(PruningStrategy):
+class VariationalPruning(ThresholdRounds):
     """Base of the variational strategies; a subclass names its `distribution`."""
 
     distribution: ClassVar[type[VariationalWeights]]
@@ -40,10 +33,6 @@ class VariationalPruning(PruningStrategy):
         TARGET,
     )
 
-    def setup(self, graph, total_steps: int) -> None:
-        super().setup(graph, total_steps)
-        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
-
     def make_weights(self, connection_ids) -> VariationalWeights:
         return self.distribution(connection_ids)
 
@@ -54,13 +43,6 @@ class VariationalPruning(PruningStrategy):
 
     def penalty(self, neck, step: int) -> torch.Tensor:
         return self.annealing(step) * neck.weights.kl()
-
-    def decide(self, neck, step: int) -> Decision | None:
-        if step not in self.schedule:
-            return None
-        cap = self.target if step == self.schedule[-1] else None
-        scores = as_scores(neck.graph, F.relu(neck.weights.mean()))
-        return Decision(keep_above(neck.graph, scores, self.threshold, cap))
 
 
 @register_strategy("ard")

@@ -70,8 +70,7 @@ def main() -> None:
         loaded = yaml.safe_load(value)
         changes[name] = tuple(loaded) if isinstance(loaded, list) else loaded
     profile = QUICK.replace(**changes)
-    out = data.scenes_dir("mixed", args.images, 0, profile.min_size)
-    scenes = data.make_digit_scenes(out, "mixed", args.images, 0, profile.min_size)
+    scenes = data.cached_digit_scenes("mixed", args.images, 0, profile.min_size)
     print(f"profile {profile}")
     records = []
     for seed in args.seeds:

@@ -4,6 +4,10 @@ The run trained alone is built from the same seed by a separate call, so equalit
 proves that a run is determined by its seed.
 """
 
+from pathlib import Path
+
+from archsearch.detection.train import read_checkpoint
+from archsearch.experiment import run as run_module
 from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.run import BRANCH, execute
 
@@ -28,7 +32,16 @@ def _same_result(one: dict, other: dict) -> None:
     assert one["history"] == other["history"]
 
 
-def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(experiment, tmp_path):
+def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(
+    experiment, tmp_path, monkeypatch
+):
+    read = []
+
+    def reading(path):
+        read.append(Path(path))
+        return read_checkpoint(path)
+
+    monkeypatch.setattr(run_module, "read_checkpoint", reading)
     config = load_experiment(experiment(runs=SHARING, profiles=TEN_STEPS))
     dense, taylor, lottery = expand_runs(config, "tiny")
     shared_root = tmp_path / "shared"
@@ -37,9 +50,13 @@ def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(experiment,
     # first round (step 4 - 1): the dense run saved both points.
     saved = sorted(p.name for p in (shared_root / dense.id).glob(f"{BRANCH}*.pt"))
     assert saved == [f"{BRANCH}3.pt"]
+    branch = shared_root / dense.id / f"{BRANCH}3.pt"
     for run in (taylor, lottery):
+        read.clear()
         shared = execute(run, shared_root / run.id, progress=False)
+        assert read == [branch]  # it did continue the dense run
         alone = execute(run, tmp_path / "alone" / run.id, progress=False)
+        assert read == [branch]  # and this one trained every step itself
         assert (shared["shared_steps"], alone["shared_steps"]) == (3, 3)
         assert shared["connections"] == 9
         _same_result(shared, alone)
