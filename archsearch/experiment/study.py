@@ -33,6 +33,7 @@ from archsearch.experiment.run import execute
 
 HEARTBEAT_SECONDS = 10
 RECORD_KEY = "record_artifact"
+SPARE_KEY = "spare"  # a trial opened after the queue ran dry: it holds no run
 log = logging.getLogger("archsearch.experiment")
 
 
@@ -118,27 +119,29 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
     """Pop and execute waiting runs until none is left; returns how many this worker ran."""
     by_id = {run.id: run for run in runs}
     store = FileSystemArtifactStore(str(_artifacts(root, study.study_name)))
-    done = 0
-    total = len(runs)
-    bar = tqdm(total=total, initial=_completed(study), desc="runs", disable=not progress)
+    ran: list[str] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        run = by_id[trial.suggest_categorical("run", sorted(by_id))]
+        if _taken(study, run.id, trial.number):
+            # Two workers saw the last waiting trial: the loser's `optimize` opened a new
+            # trial, whose run another worker has. Never run twice; list it nowhere.
+            trial.set_user_attr(SPARE_KEY, True)
+            raise optuna.TrialPruned(f"run {run.id} is taken")
+        log.info("trial %d: run %s", trial.number, run.id)
+        dependents = [r for r in runs if r.dense_twin().id == run.id and r.id != run.id]
+        record = execute(run, root / study.study_name / run.id, progress, dependents)
+        _store(trial, record, store)
+        ran.append(run.id)
+        return record["metrics"]["AP"]
+
+    bar = tqdm(total=len(runs), initial=_completed(study), desc="runs", disable=not progress)
     while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         before = _completed(study)
-
-        def objective(trial: optuna.Trial) -> float:
-            run = by_id[trial.suggest_categorical("run", sorted(by_id))]
-            if _taken(study, run.id, trial.number):  # another worker has it: never run twice
-                raise optuna.TrialPruned(f"run {run.id} is taken")
-            log.info("trial %d: run %s", trial.number, run.id)
-            dependents = [r for r in runs if r.dense_twin().id == run.id and r.id != run.id]
-            record = execute(run, root / study.study_name / run.id, progress, dependents)
-            _store(trial, record, store)
-            return record["metrics"]["AP"]
-
         study.optimize(objective, n_trials=1, catch=())
-        done += 1
         bar.update(_completed(study) - before)
     bar.close()
-    return done
+    return len(ran)
 
 
 def _store(trial: optuna.Trial, record: dict[str, Any], store: FileSystemArtifactStore) -> None:
@@ -197,7 +200,7 @@ def trials_table(study: optuna.Study) -> list[dict[str, Any]]:
     rows = []
     for trial in study.get_trials(deepcopy=False):
         run = _run_of(trial)
-        if run is None:
+        if run is None or trial.user_attrs.get(SPARE_KEY):
             continue
         rows.append(
             {

@@ -9,7 +9,7 @@ import pytest
 
 from archsearch.cli import main
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.study import open_study, trials_table
+from archsearch.experiment.study import open_study, trials_table, work
 from tests.experiment.conftest import archsearch
 
 
@@ -99,3 +99,17 @@ def test_demo_runs_the_experiment_and_reports_it_from_the_study(experiment, tmp_
     assert (again / "tables" / "table3.csv").read_text() == table
     assert main(["report", "no-such-study", "--root", str(out / "runs")]) == 2
     assert "neither a records folder nor a study" in capsys.readouterr().err
+
+
+def test_a_worker_that_pops_a_taken_run_runs_nothing_and_lists_nothing(experiment, tmp_path):
+    # The race of two workers, played in order: another worker is running the run, and this
+    # one still finds a trial for it (optimize opens one when the queue has run dry).
+    (run,) = expand_runs(load_experiment(experiment(runs=[{"strategy": "dense"}])), "tiny")
+    root = tmp_path / "runs"
+    study = open_study("tiny-tiny", None, root)
+    study.ask().suggest_categorical("run", [run.id])  # the other worker's, running
+    study.enqueue_trial({"run": run.id})
+    assert work(study, [run], root, progress=False) == 0
+    assert [(r["run"], r["state"]) for r in trials_table(study)] == [(run.id, "RUNNING")]
+    states = sorted(t.state.name for t in study.get_trials(deepcopy=False))
+    assert states == ["PRUNED", "RUNNING"]
