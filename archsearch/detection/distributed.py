@@ -8,28 +8,23 @@ CPU, NCCL on CUDA). With a group, the trainer
     batch of step ``k`` stays a pure function of ``(seed, k)``, so resuming needs no sampler
     state and N processes see the images one process would (the role torch's
     ``DistributedSampler`` plays per epoch, here per step);
-  * starts from rank 0's parameters (`broadcast_model`), averages gradients after each
-    backward pass (`average_gradients`) and logs losses averaged over processes;
+  * runs its training step through ``DistributedDataParallel`` (`data_parallel`), which
+    starts every process from rank 0's parameters and averages gradients in the backward
+    pass; the losses it logs are averaged over processes (`average_values`);
   * writes its log and checkpoints on rank 0 only (`is_main`).
 ``config.batch_size`` stays the global batch, so the learning rate, the schedule and the
 result record are those of one process; one process per GPU divides the batch between them.
 
-Why no ``DistributedDataParallel`` wrapper: a pruning strategy recompiles the neck during
-training (`swap_neck_parameters`), which replaces parameter objects. DDP binds its gradient
-buckets to the parameters it was built with and would have to be rebuilt after every
-pruning round (its ``find_unused_parameters`` does not cover new ones), and wrapping would
-move the model behind ``.module`` for the hooks, the checkpoints and the evaluation. One
-flattened all-reduce of the current trainable parameters' gradients per step computes
-exactly what DDP computes (the mean of the processes' gradients) for any neck, at the price
-of not overlapping communication with the backward pass: negligible for the CPU and small
-GPU counts this targets. BatchNorm normalises each process's share of the batch, as under
-DDP without SyncBatchNorm; everything else equals one process on the whole batch.
+A pruning round recompiles the neck and replaces its parameter objects; DDP's gradient
+buckets are bound to the parameters it was built with, so the trainer wraps the model again
+after each round (a handful per run; construction re-broadcasts rank 0's, equal, values).
+BatchNorm normalises each process's share of the batch, as under plain DDP.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import torch
 import torch.distributed as dist
@@ -88,39 +83,19 @@ class ShardedBatches(Sampler[list[int]]):
             yield batch[self.rank * share : (self.rank + 1) * share]
 
 
-def broadcast_model(model: nn.Module) -> None:
-    """Every process starts from rank 0's parameters and buffers."""
-    if not dist.is_initialized():
-        return
-    for tensor in [*model.parameters(), *model.buffers()]:
-        dist.broadcast(tensor.data, src=0)
+def data_parallel(module: nn.Module) -> nn.Module:
+    """``module`` under ``DistributedDataParallel`` in a process group, else as it is.
 
-
-def average_gradients(parameters: Sequence[nn.Parameter]) -> None:
-    """Replace each gradient by its mean over processes: one all-reduce of a flat buffer.
-
-    A parameter that no process gave a gradient keeps none (SGD then skips it, weight decay
-    included, as alone); one that only some processes reached counts as zero on the others,
-    so every process reduces the same layout.
+    ``find_unused_parameters``: a pruned neck, a mask head without positives or a frozen
+    part can leave parameters out of a step's graph, on some processes only.
     """
     if not dist.is_initialized():
-        return
-    device = parameters[0].device
-    flags = [int(p.grad is not None) for p in parameters]
-    reached = torch.tensor(flags, dtype=torch.int32, device=device)
-    dist.all_reduce(reached, op=dist.ReduceOp.MAX)
-    used = [p for p, flag in zip(parameters, reached.tolist(), strict=True) if flag]
-    if not used:
-        return
-    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in used]
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= world_size()
-    offset = 0
-    for param in used:
-        count = param.numel()
-        param.grad = flat[offset : offset + count].view_as(param).clone()
-        offset += count
+        return module
+    device = next(module.parameters()).device
+    ids = [device.index] if device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(
+        module, device_ids=ids, find_unused_parameters=True
+    )
 
 
 def average_values(values: dict[str, float]) -> dict[str, float]:

@@ -11,8 +11,9 @@ a pure function of (seed, step), so no sampler state is lost. On the CPU a resum
 loss equals the uninterrupted run's bit for bit.
 
 `Trainer.train_step` touches only its own objects (no global state but torch's RNG), so
-one trainer runs per process under ``torchrun`` (`archsearch.detection.distributed`: batch
-shards, averaged gradients, rank 0 writes); alone, those calls do nothing.
+one trainer runs per process under ``torchrun``: the step runs through
+``DistributedDataParallel`` (`archsearch.detection.distributed`: batch shards, the DDP
+wrapper, rank 0 writes); alone, those calls do nothing.
 """
 
 from __future__ import annotations
@@ -149,6 +150,25 @@ class TrainHooks:
         """Inverse of `state_dict`; called on resume before the model's state is loaded."""
 
 
+class TrainingLoss(nn.Module):
+    """The detector's losses plus the strategy's loss term: what one training step minimizes.
+
+    One module for both, so that under DDP the strategy's term (a KL, an L1) is part of the
+    wrapped forward and its gradients are reduced with the detector's.
+    """
+
+    def __init__(self, model: nn.Module, hooks: TrainHooks) -> None:
+        super().__init__()
+        self.model, self.hooks = model, hooks
+
+    def forward(self, images: list, targets: list, step: int) -> dict[str, torch.Tensor]:
+        losses = self.model(images, targets)
+        extra = self.hooks.loss(self.model, step)
+        if extra is not None:
+            losses["loss_hooks"] = extra
+        return losses
+
+
 class Trainer:
     """Trains one detector on one data set; ``fit`` runs, checkpoints and logs.
 
@@ -174,9 +194,9 @@ class Trainer:
     ) -> None:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device)
-        distributed.broadcast_model(self.model)  # under torchrun: every rank starts alike
         self.dataset, self.config = dataset, config
         self.hooks = hooks or TrainHooks()
+        self._losses = distributed.data_parallel(TrainingLoss(self.model, self.hooks))
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
         self.amp = config.amp and self.device.type == "cuda"
@@ -202,13 +222,9 @@ class Trainer:
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, enabled=self.amp):
-            losses = self.model(images, targets)
-            extra = self.hooks.loss(self.model, self.step + 1)
-        if extra is not None:
-            losses["loss_hooks"] = extra
+            losses = self._losses(images, targets, self.step + 1)
         total = sum(losses.values())
         self.scaler.scale(total).backward()
-        distributed.average_gradients(self._trainable())
         if self.config.clip_norm:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self._trainable(), self.config.clip_norm)
@@ -234,6 +250,8 @@ class Trainer:
         """
         neck = self.model.backbone.neck = self.model.backbone.neck.to(self.device)
         swap_neck_parameters(self.optimizer, old, neck, self._trainable())
+        # DDP binds its gradient buckets to the parameters it was built with: rebuild it.
+        self._losses = distributed.data_parallel(TrainingLoss(self.model, self.hooks))
 
     def fit(self, stop: int | None = None) -> list[dict[str, float]]:
         """Train from the current step to ``stop`` (default: all steps); returns the log.

@@ -118,7 +118,7 @@ def enqueue(study: optuna.Study, runs: Sequence[RunSpec]) -> list[str]:
 def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: bool = True) -> int:
     """Pop and execute waiting runs until none is left; returns how many this worker ran."""
     by_id = {run.id: run for run in runs}
-    store = FileSystemArtifactStore(str(_artifacts(root, study.study_name)))
+    store = artifact_store(root, study.study_name)
     ran: list[str] = []
 
     def objective(trial: optuna.Trial) -> float:
@@ -126,12 +126,11 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
         if _taken(study, run.id, trial.number):
             # Two workers saw the last waiting trial: the loser's `optimize` opened a new
             # trial, whose run another worker has. Never run twice; list it nowhere.
-            trial.set_user_attr(SPARE_KEY, True)
-            raise optuna.TrialPruned(f"run {run.id} is taken")
+            raise spare(trial, f"run {run.id} is taken")
         log.info("trial %d: run %s", trial.number, run.id)
         dependents = [r for r in runs if r.dense_twin().id == run.id and r.id != run.id]
         record = execute(run, root / study.study_name / run.id, progress, dependents)
-        _store(trial, record, store)
+        store_record(trial, record, store)
         ran.append(run.id)
         return record["metrics"]["AP"]
 
@@ -144,7 +143,10 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
     return len(ran)
 
 
-def _store(trial: optuna.Trial, record: dict[str, Any], store: FileSystemArtifactStore) -> None:
+def store_record(
+    trial: optuna.Trial, record: dict[str, Any], store: FileSystemArtifactStore
+) -> None:
+    """Put a run's metrics on ``trial`` and its whole record in the artifact ``store``."""
     for name, value in record["metrics"].items():
         trial.set_user_attr(name, value)
     trial.set_user_attr("connections", record["connections"])
@@ -173,15 +175,29 @@ def _completed(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def _artifacts(root: Path, study_name: str) -> Path:
+def artifact_store(root: Path, study_name: str) -> FileSystemArtifactStore:
+    """The study's artifact store: a folder beside its runs, ``root/<study>/artifacts``."""
     path = root / study_name / "artifacts"
     path.mkdir(parents=True, exist_ok=True)
-    return path
+    return FileSystemArtifactStore(str(path))
+
+
+def spare(trial: optuna.Trial, reason: str) -> optuna.TrialPruned:
+    """Mark a trial that must run nothing (a worker lost a race); raise what this returns.
+
+    A spare trial is pruned and flagged, so that tables and budgets can leave it out.
+    """
+    trial.set_user_attr(SPARE_KEY, True)
+    return optuna.TrialPruned(reason)
+
+
+def is_spare(trial: optuna.trial.FrozenTrial) -> bool:
+    return bool(trial.user_attrs.get(SPARE_KEY))
 
 
 def export_records(study: optuna.Study, root: Path, out: Path) -> list[Path]:
     """Download every completed run's record into ``out`` (one JSON per run)."""
-    store = FileSystemArtifactStore(str(_artifacts(root, study.study_name)))
+    store = artifact_store(root, study.study_name)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
@@ -200,7 +216,7 @@ def trials_table(study: optuna.Study) -> list[dict[str, Any]]:
     rows = []
     for trial in study.get_trials(deepcopy=False):
         run = _run_of(trial)
-        if run is None or trial.user_attrs.get(SPARE_KEY):
+        if run is None or is_spare(trial):
             continue
         rows.append(
             {

@@ -22,6 +22,7 @@ import yaml
 from optuna.trial import FrozenTrial
 
 from archsearch.experiment.config import RunSpec
+from archsearch.experiment.study import is_spare
 from archsearch.io import atomic_write_text
 from archsearch.reporting.figures import save_figure
 from archsearch.reporting.pareto import pareto_figure
@@ -84,6 +85,8 @@ def _trials_table(
     head = ["trial", "state", *(o.name for o in objectives), *names, "best"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for trial in study.get_trials(deepcopy=False):
+        if is_spare(trial):
+            continue
         values = trial.values or [None] * len(objectives)
         cells = [
             str(trial.number),

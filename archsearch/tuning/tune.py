@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.artifacts import FileSystemArtifactStore
+from optuna.storages import RetryFailedTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from archsearch.detection.evaluate import Evaluation
@@ -31,7 +32,13 @@ from archsearch.detection.train import Trainer
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec, expand_runs
 from archsearch.experiment.run import execute
-from archsearch.experiment.study import _artifacts, _store, open_study
+from archsearch.experiment.study import (
+    artifact_store,
+    is_spare,
+    open_study,
+    spare,
+    store_record,
+)
 from archsearch.neck.catalog import neck_kind
 from archsearch.strategies import get
 from archsearch.tuning.objectives import (
@@ -44,6 +51,7 @@ from archsearch.tuning.space import check_declaration, searched, suggest
 
 PRUNERS = ("median", "hyperband", "none")
 FOLDER_KEY = "folder"  # user attribute; a retried trial inherits it, so it resumes in place
+WORKER_KEY = "worker"  # user attribute: which `tune` call ran the trial
 log = logging.getLogger("archsearch.tuning")
 
 
@@ -132,33 +140,56 @@ def tune(
     progress: bool = True,
 ) -> int:
     """Run trials until the study holds ``trials`` (all workers together); returns how many
-    this worker ran. Trials of dead workers waiting for a retry are run first."""
-    objective = _objective(study, base, objectives, root, progress)
-    ran = 0
+    this worker ran. Trials of dead workers waiting for a retry are run first.
+
+    Workers check the budget before they open a trial, so two can both open the last one;
+    the trial numbers (given out by the storage, atomically) settle it: a trial opened
+    when ``trials`` earlier ones are alive is spare and runs nothing.
+    """
+    worker = uuid.uuid4().hex
+    objective = _objective(study, base, objectives, trials, root, progress, worker)
     while _wanted(study, trials):
         study.optimize(objective, n_trials=1, catch=())
-        ran += 1
-    return ran
+    return sum(t.user_attrs.get(WORKER_KEY) == worker for t in study.trials)
+
+
+_ALIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
 
 def _wanted(study: optuna.Study, trials: int) -> bool:
     optuna.storages.fail_stale_trials(study)  # a dead worker's trial becomes a waiting retry
-    alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    present = study.get_trials(deepcopy=False, states=alive)
+    present = [t for t in study.get_trials(deepcopy=False, states=_ALIVE) if not is_spare(t)]
     return len(present) < trials or any(t.state == TrialState.WAITING for t in present)
+
+
+def _over_budget(study: optuna.Study, trial: optuna.Trial, trials: int) -> bool:
+    """Whether ``trials`` trials numbered below ``trial`` are alive; a retry never is."""
+    frozen = study.get_trials(deepcopy=False)
+    (this,) = (t for t in frozen if t.number == trial.number)
+    if RetryFailedTrialCallback.retried_trial_number(this) is not None:
+        return False
+    earlier = [
+        t for t in frozen if t.number < trial.number and t.state in _ALIVE and not is_spare(t)
+    ]
+    return len(earlier) >= trials
 
 
 def _objective(
     study: optuna.Study,
     base: RunSpec,
     objectives: Sequence[Objective],
+    trials: int,
     root: Path,
     progress: bool,
+    worker: str,
 ) -> Callable[[optuna.Trial], float | list[float]]:
     strategy = get(base.strategy)
-    store = FileSystemArtifactStore(str(_artifacts(root, study.study_name)))
+    store = artifact_store(root, study.study_name)
 
     def objective(trial: optuna.Trial) -> float | list[float]:
+        if _over_budget(study, trial, trials):
+            raise spare(trial, f"the budget of {trials} trials is full")
+        trial.set_user_attr(WORKER_KEY, worker)
         run = dataclasses.replace(base, params=suggest(trial, strategy, base.params))
         folder = trial.user_attrs.get(FOLDER_KEY, f"trial-{trial.number}")
         trial.set_user_attr(FOLDER_KEY, folder)
@@ -166,7 +197,7 @@ def _objective(
         log.info("trial %d: %s %s", trial.number, run.strategy, run.params)
         watch = Watch(trial, prune=len(objectives) == 1)
         record = execute(run, root / study.study_name / folder, progress, on_evaluation=watch)
-        _store(trial, record, store)
+        store_record(trial, record, store)
         trial.set_user_attr("neck_ms", watch.neck_ms)
         values = objective_values(objectives, record, watch.neck_ms)
         log.info("trial %d: %s", trial.number, values_text(objectives, values))

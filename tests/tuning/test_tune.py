@@ -1,5 +1,6 @@
 """`archsearch tune` on the tiny experiment: trials, interim AP, pruning, fragment, Pareto."""
 
+import importlib
 import json
 from pathlib import Path
 
@@ -131,3 +132,22 @@ def test_bad_requests_fail_before_training_naming_the_culprit(
     assert _tune(experiment(), tmp_path / "runs", "--trials", "2", *extra) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "runs" / "tiny-tiny-tune-lasso").exists()
+
+
+def test_a_trial_opened_past_the_budget_runs_nothing_and_counts_nowhere(
+    experiment, tmp_path, monkeypatch
+):
+    """Two workers both saw room for the last trial; the later-numbered one stands down."""
+    tuning = importlib.import_module("archsearch.tuning.tune")  # the package exports tune()
+    base = tuned_run(load_experiment(experiment()), "tiny", "lasso")
+    root = tmp_path / "runs"
+    study = open_study("race", None, root, direction="maximize")
+    running = study.ask()  # the other worker's trial, still training: the budget of 1 is full
+    wanted, checks = tuning._wanted, iter([True, False])  # this worker's check came before the other opened its trial
+    monkeypatch.setattr(tuning, "_wanted", lambda study, trials: next(checks))
+    assert tune(study, base, [OBJECTIVES["ap"]], 1, root, progress=False) == 0
+    late = study.trials[1]
+    assert late.state.name == "PRUNED" and late.user_attrs["spare"] and not late.params
+    assert not (root / "race" / "trial-1").exists()
+    assert not wanted(study, 1) and wanted(study, 2)  # the spare takes no budget
+    study.tell(running, 0.1)
