@@ -195,22 +195,23 @@ def run_detector(
     )
 
 
-def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
-    """Training and validation sets: embedded digit scenes by name, or COCO files."""
-    masks = run.detector == "mask_rcnn"
+def data_source(run: RunConfig) -> dict[str, Any]:
+    """The run's data as the description experiment files use (`data.train_and_val`)."""
     if run.data:
         kind = run.data.removeprefix("digits-")
         if kind == run.data:
             raise ConfigError(f"unknown data set {run.data!r}; use digits-<profile> or COCO files")
-        scenes = data.cached_digit_scenes(kind, run.images, run.data_seed, image_size)
-        return scenes.train(masks=masks), scenes.val(masks=masks)
+        return {"digits": {"profile": kind, "images": run.images, "seed": run.data_seed}}
     paths = (run.train_images, run.train_annotations, run.val_images, run.val_annotations)
     if not all(paths):
         raise ConfigError("without --data, give --train-images/-annotations and --val-*")
-    return (
-        data.CocoDetection(Path(paths[0]), Path(paths[1]), masks=masks),
-        data.CocoDetection(Path(paths[2]), Path(paths[3]), masks=masks),
-    )
+    images, train, val_images, val = paths
+    return {"coco": {"images": images, "train": train, "val": val, "val_images": val_images}}
+
+
+def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
+    """Training and validation sets: embedded digit scenes by name, or COCO files."""
+    return data.train_and_val(data_source(run), image_size, masks=run.detector == "mask_rcnn")
 
 
 def _train(args: argparse.Namespace) -> None:

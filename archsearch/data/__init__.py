@@ -10,6 +10,7 @@ from archsearch.data.digits import (
     scenes_dir,
 )
 from archsearch.data.scenes import ScaleProfile
+from archsearch.data.sources import train_and_val
 
 __all__ = [
     "PROFILES",
@@ -22,4 +23,5 @@ __all__ = [
     "load_annotations",
     "make_digit_scenes",
     "scenes_dir",
+    "train_and_val",
 ]

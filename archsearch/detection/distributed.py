@@ -93,9 +93,7 @@ def data_parallel(module: nn.Module) -> nn.Module:
         return module
     device = next(module.parameters()).device
     ids = [device.index] if device.type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(
-        module, device_ids=ids, find_unused_parameters=True
-    )
+    return nn.parallel.DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
 
 
 def average_values(values: dict[str, float]) -> dict[str, float]:

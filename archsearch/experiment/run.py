@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from archsearch.data import CocoDetection, cached_digit_scenes
+from archsearch.data import CocoDetection, train_and_val
 from archsearch.detection.evaluate import Evaluation, evaluate
 from archsearch.detection.profiles import get_profile
 from archsearch.detection.pruning import detector_with_strategy
@@ -33,21 +33,14 @@ log = logging.getLogger("archsearch.experiment")
 
 
 def datasets(run: RunSpec, image_size: int) -> tuple[CocoDetection, CocoDetection]:
-    """Training and validation sets of ``run``; digit scenes of ``image_size`` pixels are
-    generated once and cached."""
-    masks = run.detector == "mask_rcnn"
-    if "coco" in run.data:
-        coco = run.data["coco"]
-        return (
-            CocoDetection(coco["images"], coco["train"], masks),
-            CocoDetection(coco["images"], coco["val"], masks),
-        )
-    digits = dict(run.data["digits"]) if isinstance(run.data["digits"], dict) else {}
-    profile = run.data["digits"] if isinstance(run.data["digits"], str) else digits["profile"]
-    images = run.images or digits.get("images", 2000)
-    seed = digits.get("seed", 0)
-    scenes = cached_digit_scenes(profile, images, seed, image_size)
-    return scenes.train(masks), scenes.val(masks)
+    """Training and validation sets of ``run`` (`train_and_val`; ``images`` overrides the
+    digit scenes' count, as a profile's smaller demo data set does)."""
+    source = run.data
+    if "digits" in source and run.images:
+        digits = source["digits"]
+        settings = {"profile": digits} if isinstance(digits, str) else dict(digits)
+        source = {"digits": {**settings, "images": run.images}}
+    return train_and_val(source, image_size, masks=run.detector == "mask_rcnn")
 
 
 def execute(

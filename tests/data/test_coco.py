@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from archsearch.data import CocoDetection, collate, make_digit_scenes
+from archsearch.data import CocoDetection, collate, make_digit_scenes, train_and_val
 from archsearch.errors import DataError
 
 
@@ -156,3 +156,22 @@ def test_images_must_match_their_declared_size(scenes, tmp_path):
         dataset[0]
     with pytest.raises(DataError, match="cannot read image"):
         dataset[1]
+
+
+def test_a_coco_source_loads_both_splits_and_may_keep_val_images_apart(scenes, tmp_path):
+    source = {"images": str(scenes.images_dir), "train": str(scenes.train_json)}
+    moved = tmp_path / "val-images"
+    moved.mkdir()
+    for image in json.loads(scenes.val_json.read_text())["images"]:
+        (moved / image["file_name"]).write_bytes(
+            (scenes.images_dir / image["file_name"]).read_bytes()
+        )
+    train, val = train_and_val({"coco": {**source, "val": str(scenes.val_json)}}, 128)
+    assert len(train) == len(scenes.train()) and len(val) == len(scenes.val())
+    apart = {"coco": {**source, "val": str(scenes.val_json), "val_images": str(moved)}}
+    _, val_apart = train_and_val(apart, 128)
+    assert torch.equal(val_apart[0][0], val[0][0])
+    with pytest.raises(DataError, match="data.coco has no 'val'"):
+        train_and_val({"coco": source}, 128)
+    with pytest.raises(DataError, match="neither 'digits' nor 'coco'"):
+        train_and_val({"cocoa": source}, 128)

@@ -143,7 +143,8 @@ def test_a_trial_opened_past_the_budget_runs_nothing_and_counts_nowhere(
     root = tmp_path / "runs"
     study = open_study("race", None, root, direction="maximize")
     running = study.ask()  # the other worker's trial, still training: the budget of 1 is full
-    wanted, checks = tuning._wanted, iter([True, False])  # this worker's check came before the other opened its trial
+    # this worker checked the budget before the other worker opened its trial
+    wanted, checks = tuning._wanted, iter([True, False])
     monkeypatch.setattr(tuning, "_wanted", lambda study, trials: next(checks))
     assert tune(study, base, [OBJECTIVES["ap"]], 1, root, progress=False) == 0
     late = study.trials[1]
