@@ -63,8 +63,9 @@ class FastNormalizedFusion(nn.Module):
         self.conv = SeparableConvBlock(channels)
 
     def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-        fused = weighted_sum(features, weights)
-        return self.conv(scale(fused, 1.0 / (weights.sum(-1) + self.eps)))
+        # Normalizing the m weights instead of the fused map saves a pass over the map.
+        normalized = weights / (weights.sum(-1, keepdim=True) + self.eps)
+        return self.conv(weighted_sum(features, normalized))
 
 
 @register_op("sum")
