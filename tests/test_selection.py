@@ -105,3 +105,32 @@ def test_select_top_is_deterministic_on_ties_and_reports_bad_scores():
         select_top(g, {**scores, "P3_in->P3_bu": float("nan")}, 9)
     with pytest.raises(GraphError, match="negative"):
         select_top(g, scores, -1)
+
+
+@pytest.mark.parametrize(("count", "then"), [(6, 3), (8, 4), (5, 5)])
+def test_an_earlier_round_keeps_the_best_neck_that_still_holds_one_of_the_final_size(count, then):
+    levels = (3, 4)
+    graph = build_graph("dense", levels)
+    rng = random.Random(count)
+    for _ in range(8):
+        scores = {c: rng.random() for c in graph.connection_ids}
+        keep = select_top(graph, scores, count, then=then)
+        assert frozenset(keep) in valid_necks(levels, count)
+        assert any(inner <= keep for inner in valid_necks(levels, then))
+        best = max(
+            sum(scores[c] for c in neck)
+            for neck in valid_necks(levels, count)
+            if any(inner <= neck for inner in valid_necks(levels, then))
+        )
+        assert sum(scores[c] for c in keep) == pytest.approx(best)
+        assert len(select_top(graph.prune(keep), scores, then)) == then
+
+
+def test_without_then_a_round_can_strand_the_final_target():
+    graph = build_graph("dense", (3, 4))
+    rng = random.Random(37)  # a draw where the best 6-connection neck holds no 3-connection one
+    scores = {c: rng.random() for c in graph.connection_ids}
+    stranded = graph.prune(select_top(graph, scores, 6))
+    assert len(select_top(stranded, scores, 3)) > 3
+    reachable = graph.prune(select_top(graph, scores, 6, then=3))
+    assert len(select_top(reachable, scores, 3)) == 3

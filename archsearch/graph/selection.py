@@ -19,13 +19,15 @@ from collections.abc import Mapping
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import lil_array
+from scipy.sparse import block_diag, lil_array, vstack
 
 from archsearch.errors import GraphError
 from archsearch.graph.fusion_graph import BLOCK, OUTPUT, FusionGraph
 
 
-def select_top(graph: FusionGraph, scores: Mapping[str, float], count: int) -> set[str]:
+def select_top(
+    graph: FusionGraph, scores: Mapping[str, float], count: int, then: int | None = None
+) -> set[str]:
     """The valid neck of ``count`` connections with the largest total score.
 
     Valid means what `FusionGraph.prune` keeps intact: every output still fed, and every
@@ -33,6 +35,10 @@ def select_top(graph: FusionGraph, scores: Mapping[str, float], count: int) -> s
     nothing more. When no valid neck has exactly ``count`` connections (below the smallest
     neck the graph allows: one skip per level for the dense graph), the smallest valid count
     above it is used. Ties between equal totals are broken deterministically by the solver.
+
+    ``then``: a later round will prune to ``then`` connections (Taylor, lottery ticket), so
+    the kept neck must contain a valid neck of that size; otherwise a round could keep, say,
+    no skip connection and leave the final round unable to reach its target.
 
     >>> from archsearch.graph import dense
     >>> g = dense()
@@ -51,12 +57,15 @@ def select_top(graph: FusionGraph, scores: Mapping[str, float], count: int) -> s
     if count >= len(ids):
         return set(ids)
     program = _NeckProgram(graph)
-    smallest = program.solve(np.ones(len(ids)), at_least=count)
+    if then is not None:
+        then = round(program.solve(np.ones(len(ids)), at_least=then).sum())
+        count = max(count, then)
+    smallest = program.solve(np.ones(len(ids)), at_least=count, then=then)
     count = round(smallest.sum())
     values = np.array([scores[c] for c in ids], dtype=float)
     spread = values.max() - values.min()
     normalized = (values - values.min()) / spread if spread > 0 else np.zeros_like(values)
-    chosen = program.solve(-normalized, exactly=count)
+    chosen = program.solve(-normalized, exactly=count, then=then)
     return {c for c, kept in zip(ids, chosen, strict=True) if kept}
 
 
@@ -101,17 +110,37 @@ class _NeckProgram:
         self.connections = len(connections)
 
     def solve(
-        self, connection_costs: np.ndarray, at_least: int = 0, exactly: int | None = None
+        self,
+        connection_costs: np.ndarray,
+        at_least: int = 0,
+        exactly: int | None = None,
+        then: int | None = None,
     ) -> np.ndarray:
-        """Minimize the summed cost of the kept connections; returns x as booleans."""
+        """Minimize the summed cost of the kept connections; returns x as booleans.
+
+        With ``then``, a second copy of the variables holds a valid neck of ``then``
+        connections inside the kept one.
+        """
         low = np.append(np.full(self.rows, -np.inf), at_least if exactly is None else exactly)
         high = np.append(np.zeros(self.rows), np.inf if exactly is None else exactly)
         costs = np.concatenate([connection_costs, np.zeros(self.size - self.connections)])
+        matrix, lower = self.matrix, self.lower
+        if then is not None:
+            inner_low = np.append(np.full(self.rows, -np.inf), then)
+            inner_high = np.append(np.zeros(self.rows), then)
+            nested = lil_array((self.connections, 2 * self.size))  # inner x_c <= outer x_c
+            for c in range(self.connections):
+                nested[c, c], nested[c, self.size + c] = -1.0, 1.0
+            matrix = vstack([block_diag([self.matrix, self.matrix]), nested.tocsr()])
+            low = np.concatenate([low, inner_low, np.full(self.connections, -np.inf)])
+            high = np.concatenate([high, inner_high, np.zeros(self.connections)])
+            costs = np.concatenate([costs, np.zeros(self.size)])
+            lower = np.concatenate([lower, lower])
         result = milp(
             costs,
-            integrality=np.ones(self.size),
-            bounds=Bounds(self.lower, np.ones(self.size)),
-            constraints=LinearConstraint(self.matrix, low, high),
+            integrality=np.ones(len(costs)),
+            bounds=Bounds(lower, np.ones(len(costs))),
+            constraints=LinearConstraint(matrix, low, high),
             options={"mip_rel_gap": 0.0},
         )
         if result.x is None:  # the dense graph itself is feasible, so this is a solver fault

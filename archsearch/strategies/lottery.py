@@ -53,7 +53,7 @@ class LotteryTicket(RoundsToTarget):
         if step not in self.counts:
             return None
         scores = as_scores(neck.graph, F.relu(neck.weights.mean()))
-        keep = frozenset(select_top(neck.graph, scores, self.counts[step]))
+        keep = frozenset(select_top(neck.graph, scores, self.counts[step], then=self.target))
         return Decision(keep, rewind_to=self.snapshot)
 
     def state_dict(self) -> dict:

@@ -65,7 +65,8 @@ class Taylor(RoundsToTarget):
             return None
         scores = as_scores(neck.graph, self.importance)
         self.importance = None
-        return Decision(frozenset(select_top(neck.graph, scores, self.counts[step])))
+        keep = select_top(neck.graph, scores, self.counts[step], then=self.target)
+        return Decision(frozenset(keep))
 
     def state_dict(self) -> dict:
         return {"importance": self.importance}
