@@ -1,32 +1,16 @@
 """select_top: the keep-set every strategy with a target count goes through.
 
 The reference is brute force: every subset of connections that `FusionGraph.prune` keeps
-intact, enumerated on graphs small enough to enumerate.
+intact (`valid_necks`), enumerated on graphs small enough to enumerate.
 """
 
-import functools
-import itertools
 import random
 
 import pytest
 
 from archsearch.errors import GraphError
 from archsearch.graph import build_graph, dense, select_top
-
-
-@functools.cache
-def valid_necks(levels: tuple[int, int], count: int) -> list[frozenset[str]]:
-    """Every set of ``count`` connections that pruning leaves exactly as it is."""
-    graph = build_graph("dense", levels)
-    found = []
-    for subset in itertools.combinations(graph.connection_ids, count):
-        try:
-            kept = graph.prune(set(subset)).connection_ids
-        except GraphError:
-            continue
-        if len(kept) == count:
-            found.append(frozenset(subset))
-    return found
+from experiments.analysis.selection import valid_necks
 
 
 def best_total(levels, count, scores) -> float:

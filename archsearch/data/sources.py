@@ -23,10 +23,11 @@ DEFAULT_IMAGES = 2000
 
 
 def train_and_val(
-    source: Mapping[str, Any], image_size: int, masks: bool = False
+    source: Mapping[str, Any], image_size: int, masks: bool = False, images: int | None = None
 ) -> tuple[CocoDetection, CocoDetection]:
     """Training and validation sets of ``source``; digit scenes of ``image_size`` pixels are
-    generated once and cached (`cached_digit_scenes`)."""
+    generated once and cached (`cached_digit_scenes`). ``images`` overrides the scenes'
+    count (an experiment profile's smaller data set)."""
     if "coco" in source:
         coco = source["coco"]
         missing = [key for key in ("images", "train", "val") if not coco.get(key)]
@@ -43,7 +44,7 @@ def train_and_val(
     settings = {"profile": digits} if isinstance(digits, str) else dict(digits)
     scenes = cached_digit_scenes(
         settings["profile"],
-        settings.get("images") or DEFAULT_IMAGES,
+        images or settings.get("images") or DEFAULT_IMAGES,
         settings.get("seed", 0),
         image_size,
     )

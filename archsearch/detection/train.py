@@ -196,7 +196,7 @@ class Trainer:
         self.model = model.to(self.device)
         self.dataset, self.config = dataset, config
         self.hooks = hooks or TrainHooks()
-        self._losses = distributed.data_parallel(TrainingLoss(self.model, self.hooks))
+        self._wrap_training_step()
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
         self.amp = config.amp and self.device.type == "cuda"
@@ -250,7 +250,10 @@ class Trainer:
         """
         neck = self.model.backbone.neck = self.model.backbone.neck.to(self.device)
         swap_neck_parameters(self.optimizer, old, neck, self._trainable())
-        # DDP binds its gradient buckets to the parameters it was built with: rebuild it.
+        self._wrap_training_step()  # DDP's gradient buckets are bound to the old parameters
+
+    def _wrap_training_step(self) -> None:
+        """The module a step calls: `TrainingLoss`, under DDP in a process group."""
         self._losses = distributed.data_parallel(TrainingLoss(self.model, self.hooks))
 
     def fit(self, stop: int | None = None) -> list[dict[str, float]]:

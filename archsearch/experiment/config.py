@@ -168,6 +168,7 @@ def _check_run(run: RunSpec, where: str) -> None:
         raise ConfigError(f"{where}: {error}") from error
     coco = run.data.get("coco")
     if coco is not None:
-        for key in ("images", "train", "val", *(("val_images",) if "val_images" in coco else ())):
+        optional = [key for key in ("val_images",) if key in coco]
+        for key in ("images", "train", "val", *optional):
             if key not in coco or not Path(coco[key]).exists():
                 raise ConfigError(f"{where}: data.coco.{key} {coco.get(key)!r} does not exist")

@@ -33,14 +33,9 @@ log = logging.getLogger("archsearch.experiment")
 
 
 def datasets(run: RunSpec, image_size: int) -> tuple[CocoDetection, CocoDetection]:
-    """Training and validation sets of ``run`` (`train_and_val`; ``images`` overrides the
-    digit scenes' count, as a profile's smaller demo data set does)."""
-    source = run.data
-    if "digits" in source and run.images:
-        digits = source["digits"]
-        settings = {"profile": digits} if isinstance(digits, str) else dict(digits)
-        source = {"digits": {**settings, "images": run.images}}
-    return train_and_val(source, image_size, masks=run.detector == "mask_rcnn")
+    """Training and validation sets of ``run`` (`train_and_val`)."""
+    masks = run.detector == "mask_rcnn"
+    return train_and_val(run.data, image_size, masks=masks, images=run.images)
 
 
 def execute(

@@ -33,7 +33,7 @@ from archsearch.experiment.run import execute
 
 HEARTBEAT_SECONDS = 10
 RECORD_KEY = "record_artifact"
-SPARE_KEY = "spare"  # a trial opened after the queue ran dry: it holds no run
+SPARE_KEY = "spare"  # a trial a worker opened after losing a race: it runs nothing
 log = logging.getLogger("archsearch.experiment")
 
 

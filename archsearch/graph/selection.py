@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import block_diag, lil_array, vstack
+from scipy.sparse import block_diag, csr_matrix, hstack, identity, lil_array, vstack
 
 from archsearch.errors import GraphError
 from archsearch.graph.fusion_graph import BLOCK, OUTPUT, FusionGraph
@@ -128,10 +128,10 @@ class _NeckProgram:
         if then is not None:
             inner_low = np.append(np.full(self.rows, -np.inf), then)
             inner_high = np.append(np.zeros(self.rows), then)
-            nested = lil_array((self.connections, 2 * self.size))  # inner x_c <= outer x_c
-            for c in range(self.connections):
-                nested[c, c], nested[c, self.size + c] = -1.0, 1.0
-            matrix = vstack([block_diag([self.matrix, self.matrix]), nested.tocsr()])
+            eye = identity(self.connections)
+            pad = csr_matrix((self.connections, self.size - self.connections))
+            nested = hstack([-eye, pad, eye, pad])  # inner x_c <= outer x_c
+            matrix = vstack([block_diag([self.matrix, self.matrix]), nested]).tocsr()
             low = np.concatenate([low, inner_low, np.full(self.connections, -np.inf)])
             high = np.concatenate([high, inner_high, np.zeros(self.connections)])
             costs = np.concatenate([costs, np.zeros(self.size)])

@@ -14,7 +14,6 @@ import copy
 
 import torch.nn.functional as F
 
-from archsearch.graph import select_top
 from archsearch.strategies.base import Decision, HyperParameter
 from archsearch.strategies.registry import register_strategy
 from archsearch.strategies.rounds import RoundsToTarget
@@ -53,8 +52,7 @@ class LotteryTicket(RoundsToTarget):
         if step not in self.counts:
             return None
         scores = as_scores(neck.graph, F.relu(neck.weights.mean()))
-        keep = frozenset(select_top(neck.graph, scores, self.counts[step], then=self.target))
-        return Decision(keep, rewind_to=self.snapshot)
+        return Decision(self.keep(neck, scores, step), rewind_to=self.snapshot)
 
     def state_dict(self) -> dict:
         return {"snapshot": self.snapshot}

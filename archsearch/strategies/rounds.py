@@ -9,9 +9,11 @@ round, down to ``target``. A subclass declares the hyper-parameters the base rea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch.nn.functional as F
 
-from archsearch.graph import FusionGraph
+from archsearch.graph import FusionGraph, select_top
 from archsearch.strategies.base import Decision, PruningStrategy, pruning_steps, round_counts
 from archsearch.strategies.scoring import as_scores, keep_above
 
@@ -41,3 +43,7 @@ class RoundsToTarget(PruningStrategy):
         self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
         counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
         self.counts = dict(zip(self.schedule, counts, strict=True))
+
+    def keep(self, neck, scores: Mapping[str, float], step: int) -> frozenset[str]:
+        """The best neck of this round's count that still holds one of ``target``."""
+        return frozenset(select_top(neck.graph, scores, self.counts[step], then=self.target))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 
-from archsearch.graph import select_top
 from archsearch.strategies.base import Decision, HyperParameter
 from archsearch.strategies.registry import register_strategy
 from archsearch.strategies.rounds import RoundsToTarget
@@ -65,8 +64,7 @@ class Taylor(RoundsToTarget):
             return None
         scores = as_scores(neck.graph, self.importance)
         self.importance = None
-        keep = select_top(neck.graph, scores, self.counts[step], then=self.target)
-        return Decision(frozenset(keep))
+        return Decision(self.keep(neck, scores, step))
 
     def state_dict(self) -> dict:
         return {"importance": self.importance}

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,6 @@ from archsearch.tuning.space import check_declaration, searched, suggest
 
 PRUNERS = ("median", "hyperband", "none")
 FOLDER_KEY = "folder"  # user attribute; a retried trial inherits it, so it resumes in place
-WORKER_KEY = "worker"  # user attribute: which `tune` call ran the trial
 log = logging.getLogger("archsearch.tuning")
 
 
@@ -146,11 +144,11 @@ def tune(
     the trial numbers (given out by the storage, atomically) settle it: a trial opened
     when ``trials`` earlier ones are alive is spare and runs nothing.
     """
-    worker = uuid.uuid4().hex
-    objective = _objective(study, base, objectives, trials, root, progress, worker)
+    ran: list[int] = []
+    objective = _objective(study, base, objectives, trials, root, progress, ran)
     while _wanted(study, trials):
         study.optimize(objective, n_trials=1, catch=())
-    return sum(t.user_attrs.get(WORKER_KEY) == worker for t in study.trials)
+    return len(ran)
 
 
 _ALIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -181,7 +179,7 @@ def _objective(
     trials: int,
     root: Path,
     progress: bool,
-    worker: str,
+    ran: list[int],
 ) -> Callable[[optuna.Trial], float | list[float]]:
     strategy = get(base.strategy)
     store = artifact_store(root, study.study_name)
@@ -189,7 +187,7 @@ def _objective(
     def objective(trial: optuna.Trial) -> float | list[float]:
         if _over_budget(study, trial, trials):
             raise spare(trial, f"the budget of {trials} trials is full")
-        trial.set_user_attr(WORKER_KEY, worker)
+        ran.append(trial.number)
         run = dataclasses.replace(base, params=suggest(trial, strategy, base.params))
         folder = trial.user_attrs.get(FOLDER_KEY, f"trial-{trial.number}")
         trial.set_user_attr(FOLDER_KEY, folder)

@@ -1,0 +1,1 @@
+"""Analyses that measure a property of the library rather than its speed."""
