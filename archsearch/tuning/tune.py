@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RetryFailedTrialCallback
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from archsearch.detection.evaluate import Evaluation
@@ -164,7 +164,7 @@ def _over_budget(study: optuna.Study, trial: optuna.Trial, trials: int) -> bool:
     """Whether ``trials`` trials numbered below ``trial`` are alive; a retry never is."""
     frozen = study.get_trials(deepcopy=False)
     (this,) = (t for t in frozen if t.number == trial.number)
-    if RetryFailedTrialCallback.retried_trial_number(this) is not None:
+    if RetryHeartbeatStaleTrialCallback.retried_trial_number(this) is not None:
         return False
     earlier = [
         t for t in frozen if t.number < trial.number and t.state in _ALIVE and not is_spare(t)

@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from archsearch.cli import main
 from archsearch.detection.train import read_checkpoint
@@ -152,3 +153,21 @@ def test_a_trial_opened_past_the_budget_runs_nothing_and_counts_nowhere(
     assert not (root / "race" / "trial-1").exists()
     assert not wanted(study, 1) and wanted(study, 2)  # the spare takes no budget
     study.tell(running, 0.1)
+
+
+def test_a_retry_runs_even_when_a_newer_trial_took_its_place_in_the_budget(tmp_path):
+    """A dead worker's trial resumes from its checkpoint rather than standing down as a spare.
+
+    Between the heartbeat failing the trial and its retry being queued, another worker may open
+    a new trial in the freed slot; the retry still runs (the study overshoots by one trial)
+    because its checkpointed work would otherwise be lost.
+    """
+    tuning = importlib.import_module("archsearch.tuning.tune")
+    study = open_study("retry", None, tmp_path / "runs", direction="maximize")
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)  # its worker died
+    study.tell(study.ask(), 0.5)  # the freed slot of a budget of 1, taken by another worker
+    RetryHeartbeatStaleTrialCallback()(study, study.trials[0])
+    retry, newcomer = study.ask(), study.ask()
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(study.trials[retry.number]) == 0
+    assert not tuning._over_budget(study, retry, 1)
+    assert tuning._over_budget(study, newcomer, 1)
