@@ -37,16 +37,12 @@ class _Step:
 def resize(feature: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     """Bilinear resize to the target map's actual size (never a fixed factor).
 
-    Sizes come from the maps themselves, so odd and non-square inputs (97×131) work.
-    Resizing runs in channels-last layout, where torch's CPU bilinear kernel is faster than
-    in the default one; the result goes back to the default layout so every other op sees
-    one layout. `experiments/benchmarks/detector_throughput.py` measures the effect.
+    Sizes come from the maps themselves, so odd and non-square inputs (97×131) work. The
+    result keeps ``feature``'s memory layout (channels-last inside `FusionNeck.fuse`).
     """
     if tuple(feature.shape[-2:]) == tuple(size):
         return feature
-    feature = feature.contiguous(memory_format=torch.channels_last)
-    resized = F.interpolate(feature, size=tuple(size), mode="bilinear", align_corners=False)
-    return resized.contiguous()
+    return F.interpolate(feature, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 class Laterals(nn.Module):
@@ -143,7 +139,14 @@ class FusionNeck(nn.Module):
 
         Exposed so that a cell can be compared with another implementation on the same
         P3–P7 maps, laterals excluded (``experiments/benchmarks/bifpn_vs_effdet.py``).
+
+        The graph runs in channels-last layout: on the CPU, torch's bilinear resize is
+        several times faster there, and the convs, BN and sums take it as it is, so the
+        maps change layout once on the way in and once on the way out rather than around
+        every resize (`experiments/benchmarks/detector_throughput.py` and
+        `sampled_inference.py` measure the neck in its detector).
         """
+        inputs = [m.contiguous(memory_format=torch.channels_last) for m in inputs]
         values = {input_name(level): m for level, m in zip(self.levels, inputs, strict=True)}
         sizes = {level: m.shape[-2:] for level, m in zip(self.levels, inputs, strict=True)}
         w = F.relu(self.weights() if weights is None else weights)
@@ -153,9 +156,8 @@ class FusionNeck(nn.Module):
         out = OrderedDict()
         for level, source in self.taps:
             residual = values[input_name(level)]
-            out[f"P{level}"] = (
-                residual if source == input_name(level) else values[source] + residual
-            )
+            fused = residual if source == input_name(level) else values[source] + residual
+            out[f"P{level}"] = fused.contiguous()
         return out
 
     def pruned(self, keep: Sequence[str] | set[str]) -> FusionNeck:
