@@ -40,8 +40,7 @@ def train_and_val(
         )
     if "digits" not in source:
         raise DataError(f"data has neither 'digits' nor 'coco' (got {sorted(source)})")
-    digits = source["digits"]
-    settings = {"profile": digits} if isinstance(digits, str) else dict(digits)
+    settings = digit_settings(source["digits"])
     scenes = cached_digit_scenes(
         settings["profile"],
         images or settings.get("images") or DEFAULT_IMAGES,
@@ -49,3 +48,8 @@ def train_and_val(
         image_size,
     )
     return scenes.train(masks), scenes.val(masks)
+
+
+def digit_settings(digits: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A ``digits`` description as a mapping: ``"mixed"`` is ``{"profile": "mixed"}``."""
+    return {"profile": digits} if isinstance(digits, str) else dict(digits)

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from archsearch.data.sources import digit_settings
 from archsearch.errors import ArchsearchError, ConfigError
 
 TOP_KEYS = {"name", "description", "detectors", "data", "runs", "profiles", "samples"}
@@ -56,8 +57,7 @@ class RunSpec:
         """``digits-mixed`` for digit scenes, the annotation folder's name for COCO files."""
         if "coco" in self.data:
             return str(Path(self.data["coco"]["train"]).parent.name)
-        digits = self.data["digits"]
-        return f"digits-{digits if isinstance(digits, str) else digits['profile']}"
+        return f"digits-{digit_settings(self.data['digits'])['profile']}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

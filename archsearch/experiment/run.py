@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from archsearch.data import CocoDetection, train_and_val
 from archsearch.detection.evaluate import Evaluation, evaluate
@@ -22,6 +23,7 @@ from archsearch.detection.pruning import detector_with_strategy
 from archsearch.detection.train import Trainer, read_checkpoint, rng_state, set_rng_state
 from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
+from archsearch.io import atomic_write_text
 from archsearch.neck import FusionNeck, neck_cost
 from archsearch.strategies import create
 
@@ -29,6 +31,7 @@ TIMING_IMAGES = 8
 CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
 INTERIM_EVALUATIONS = 4  # when a caller watches: enough points for a pruner to stop a trial
 BRANCH = "dense-step-"  # a dense run's checkpoint that another strategy continues
+SPEC = "spec.yaml"  # the run's settings, so that `archsearch eval` and `draw-detections` open it
 log = logging.getLogger("archsearch.experiment")
 
 
@@ -56,6 +59,7 @@ def execute(
     the run. Interim evaluations leave torch's RNG as they found it: they change no result.
     """
     profile = get_profile(run.train).replace(**run.overrides)
+    atomic_write_text(out_dir / SPEC, yaml.safe_dump(run.to_dict(), sort_keys=False))
     train_set, val_set = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
     model, hooks = detector_with_strategy(

@@ -35,6 +35,13 @@ def test_two_runs_complete_and_are_skipped_on_rerun(experiment, tmp_path, capsys
     record = json.loads(records[0].read_text())
     assert record["metrics"]["AP"] == next(r["AP"] for r in rows if r["run"] == record["run"])
     assert record["history"]["steps"] == [0, 1, 2, 3]
+    # an experiment's run folder opens as a `train` run's does: its pruned neck, its data
+    folder = root / "tiny-tiny" / random_row["run"]
+    assert main(["eval", str(folder), "--timing-images", "0"]) == 0
+    evaluated = json.loads((folder / "metrics.json").read_text())
+    assert evaluated["metrics"]["bbox"]["AP"] == pytest.approx(random_row["AP"], abs=1e-12)
+    dense_row = next(r for r in rows if "-dense-" in r["run"])
+    assert evaluated["neck_params"] == random_row["neck_params"] < dense_row["neck_params"]
 
 
 def test_a_killed_worker_run_is_retried_and_resumes(experiment, tmp_path):
