@@ -10,7 +10,8 @@ Layout of ``out_dir``::
 
 Tables are written per (profile, data set), suffixed with both when the records hold more
 than one, since averaging a demo run with a full one would mean nothing. Figures show one
-run per model (its first seed): a seed's wiring is a result, an average of wirings is not.
+run per model and data set (its first seed): a seed's wiring is a result, an average of
+wirings is not.
 Runs of one model in several experiments (ARD in the necks and the pruning study) pool in
 the tables; the ``runs`` column of the CSV counts them. Every file is written atomically, so
 a report being rewritten is never half read.
@@ -112,13 +113,14 @@ def supported_tables(frame: pd.DataFrame) -> list[Table]:
 def _experiment_figures(
     records: list[dict[str, Any]], rows: pd.DataFrame, folder: Path
 ) -> list[tuple[str, list[Path]]]:
-    """(title, paths) of each figure of one experiment: one run per model, its first seed."""
+    """(title, paths) of each figure of one experiment: one run per model and data set, its
+    first seed (Figure 3 compares one model's wiring across data sets)."""
     # the paper order puts each model's lowest seed first
-    firsts = in_paper_order(labelled(rows)).drop_duplicates(["Network", "Model"])
-    several = firsts["Network"].nunique() > 1
+    firsts = in_paper_order(labelled(rows)).drop_duplicates(["Network", "Model", "data"])
+    apart = [column for column in ("Network", "data") if firsts[column].nunique() > 1]
     figures, histories = [], {}
     for index, row in firsts.iterrows():  # frame row i is records[i]
-        label = f"{row['Model']} ({row['Network']})" if several else row["Model"]
+        label = " ".join([row["Model"], *(f"({row[column]})" for column in apart)])
         history = record_history(records[index])
         if history is not None:
             histories[label] = history

@@ -47,6 +47,23 @@ def test_cli_report_writes_tables_figures_and_an_index(tmp_path, capsys):
     assert all((out / name).stat().st_size > 0 for name in written)
 
 
+def test_figure3_draws_one_architecture_per_data_set(tmp_path):
+    """One model on three data sets (Figure 3): three architectures, labelled by data set."""
+    records = []
+    for seed, data in enumerate(("digits-mixed", "digits-large", "digits-small")):
+        record = make_record("fullard", seed=seed, experiment="figure3_datasets")
+        record["settings"]["data"] = data
+        record["run"] += f"-{data}"
+        records.append(record)
+    out = tmp_path / "reports"
+    written = [p.relative_to(out).as_posix() for p in write_report(records, out)]
+    figures = "figures/figure3_datasets-demo/"
+    for record in records:
+        assert f"{figures}architecture-{record['run']}.png" in written
+    index = (out / "index.md").read_text()
+    assert all(f"FullARD ({data})" in index for data in ("digits-mixed", "digits-small"))
+
+
 def test_tables_follow_what_the_records_support(tmp_path):
     no_graphs = [make_record("dense", "pconv"), make_record("dense", "fpn")]
     for record in no_graphs:
