@@ -2,11 +2,14 @@
 
 One study per experiment and profile, in SQLite under ``runs/`` by default or at any RDB URL
 (PostgreSQL when several machines share the work). Each run is an enqueued trial whose
-fixed parameter ``run`` is the run's id; a worker pops the next waiting trial, trains it
+user attribute ``run`` is the run's id; a worker pops the next waiting trial, trains it
 (checkpointing in ``runs/<study>/<run id>/``, so a retry resumes), stores the metrics on the
 trial and the whole record in Optuna's artifact store. A worker killed mid-run stops beating
 its heartbeat; the next worker marks its trial failed and
 `RetryHeartbeatStaleTrialCallback` enqueues it again. A completed run is never enqueued again.
+
+The run id is an attribute, not a parameter: a parameter's choices are fixed for the life of
+a study, and an experiment file may gain runs after its study has started.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from archsearch.experiment.run import execute
 
 HEARTBEAT_SECONDS = 10
 RECORD_KEY = "record_artifact"
+RUN_KEY = "run"  # the run id of an enqueued trial
 SPARE_KEY = "spare"  # a trial a worker opened after losing a race: it runs nothing
 log = logging.getLogger("archsearch.experiment")
 
@@ -110,7 +114,7 @@ def enqueue(study: optuna.Study, runs: Sequence[RunSpec]) -> list[str]:
     added = []
     for run in runs:
         if run.id not in present:
-            study.enqueue_trial({"run": run.id}, user_attrs={"spec": run.to_dict()})
+            study.enqueue_trial({}, user_attrs={RUN_KEY: run.id, "spec": run.to_dict()})
             added.append(run.id)
     return added
 
@@ -122,10 +126,12 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
     ran: list[str] = []
 
     def objective(trial: optuna.Trial) -> float:
-        run = by_id[trial.suggest_categorical("run", sorted(by_id))]
-        if _taken(study, run.id, trial.number):
+        run = by_id.get(_run_of(_frozen(study, trial.number)))
+        if run is None:
             # Two workers saw the last waiting trial: the loser's `optimize` opened a new
-            # trial, whose run another worker has. Never run twice; list it nowhere.
+            # trial, with no run. Never run anything twice; list it nowhere.
+            raise spare(trial, "no waiting run left")
+        if _taken(study, run.id, trial.number):
             raise spare(trial, f"run {run.id} is taken")
         log.info("trial %d: run %s", trial.number, run.id)
         dependents = [r for r in runs if r.dense_twin().id == run.id and r.id != run.id]
@@ -159,14 +165,21 @@ def store_record(
 
 
 def _run_of(trial: optuna.trial.FrozenTrial) -> str | None:
-    """The run id of a trial, waiting (a fixed parameter) or started."""
-    return trial.params.get("run", trial.system_attrs.get("fixed_params", {}).get("run"))
+    """The run id of a trial. Studies made before it became an attribute hold it as a
+    parameter, fixed while the trial waits; both kinds of trial are read, and run, alike."""
+    legacy = trial.params.get("run", trial.system_attrs.get("fixed_params", {}).get("run"))
+    return trial.user_attrs.get(RUN_KEY, legacy)
+
+
+def _frozen(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
+    (frozen,) = (t for t in study.get_trials(deepcopy=False) if t.number == number)
+    return frozen
 
 
 def _taken(study: optuna.Study, run_id: str, number: int) -> bool:
     states = (TrialState.RUNNING, TrialState.COMPLETE)
     return any(
-        t.params.get("run") == run_id and t.number != number
+        _run_of(t) == run_id and t.number != number
         for t in study.get_trials(deepcopy=False, states=states)
     )
 
@@ -204,7 +217,7 @@ def export_records(study: optuna.Study, root: Path, out: Path) -> list[Path]:
         artifact = trial.user_attrs.get(RECORD_KEY)
         if artifact is None:
             continue
-        path = out / f"{trial.params['run']}.json"
+        path = out / f"{_run_of(trial)}.json"
         path.unlink(missing_ok=True)
         download_artifact(artifact_store=store, artifact_id=artifact, file_path=str(path))
         paths.append(path)

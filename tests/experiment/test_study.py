@@ -40,7 +40,7 @@ def test_two_runs_complete_and_are_skipped_on_rerun(experiment, tmp_path, capsys
     assert main(["eval", str(folder), "--timing-images", "0"]) == 0
     evaluated = json.loads((folder / "metrics.json").read_text())
     assert evaluated["metrics"]["bbox"]["AP"] == pytest.approx(random_row["AP"], abs=1e-12)
-    dense_row = next(r for r in rows if "-dense-" in r["run"])
+    dense_row = next(r for r in rows if "-dense-dense-" in r["run"])
     assert evaluated["neck_params"] == random_row["neck_params"] < dense_row["neck_params"]
 
 
@@ -114,9 +114,20 @@ def test_a_worker_that_pops_a_taken_run_runs_nothing_and_lists_nothing(experimen
     (run,) = expand_runs(load_experiment(experiment(runs=[{"strategy": "dense"}])), "tiny")
     root = tmp_path / "runs"
     study = open_study("tiny-tiny", None, root)
-    study.ask().suggest_categorical("run", [run.id])  # the other worker's, running
-    study.enqueue_trial({"run": run.id})
+    study.ask().set_user_attr("run", run.id)  # the other worker's, running
+    study.enqueue_trial({}, user_attrs={"run": run.id})
     assert work(study, [run], root, progress=False) == 0
     assert [(r["run"], r["state"]) for r in trials_table(study)] == [(run.id, "RUNNING")]
     states = sorted(t.state.name for t in study.get_trials(deepcopy=False))
     assert states == ["PRUNED", "RUNNING"]
+
+
+def test_runs_added_to_an_experiment_run_alone_when_it_is_rerun(experiment, tmp_path, capsys):
+    """A study outlives its file's first version: a new row runs, finished rows are kept."""
+    root = tmp_path / "runs"
+    args = ["run", "--profile", "tiny", "--root", str(root), "--quiet"]
+    assert main([*args, str(experiment(runs=[{"strategy": "dense"}]))]) == 0
+    assert main([*args, str(experiment())]) == 0  # the file now also holds a random run
+    rows = _table(root)
+    assert sorted(r["state"] for r in rows) == ["COMPLETE", "COMPLETE"]
+    assert [r["trial"] for r in rows if "-dense-dense-" in r["run"]] == [0]  # not run again
