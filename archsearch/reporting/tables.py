@@ -112,7 +112,8 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
         Model=[model_label(n, s) for n, s in zip(frame["neck"], frame["strategy"], strict=True)],
     )
     varied = frame.groupby("Model")["strategy_params"].transform("nunique") > 1
-    frame.loc[varied, "Model"] += " (" + frame.loc[varied, "strategy_params"] + ")"
+    params = frame.loc[varied, "strategy_params"].replace("", "defaults")
+    frame.loc[varied, "Model"] += " (" + params + ")"
     return frame
 
 

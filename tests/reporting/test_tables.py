@@ -99,6 +99,9 @@ def test_strategy_sweeps_are_separate_rows():
         "ARD (kl_factor=0.1, target=9)",
         "ARD (target=9)",
     ]
+    low["settings"]["strategy_params"] = {}  # the strategy's own defaults
+    table = table3(records_frame([make_record("dense"), low, high]))
+    assert "ARD (defaults)" in [model for _, model in table.display.index]
 
 
 def test_mixed_profiles_are_refused_and_empty_tables_named():
