@@ -68,7 +68,9 @@ def _run(args: argparse.Namespace) -> None:
 
 def _line(row: dict) -> str:
     ap = "-" if row["AP"] is None else f"{row['AP']:.3f}"
-    return f"{row['run']:45s} {row['state']:9s} AP {ap:>6s}  connections {row['connections']}"
+    took = "" if row["seconds"] is None else f"  {row['seconds']:.0f} s"
+    line = f"{row['run']:45s} {row['state']:9s} AP {ap:>6s}  connections {row['connections']}"
+    return line + took
 
 
 def _list(args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ settings (`archsearch.detection.profiles.Profile`) go under ``profile_settings``
 (its hyper-parameters under ``strategy_params``, or ``--param name=value``); a variational
 one (ard, fullard, laplace) lets ``eval --samples K`` score Table 2's decoders. `eval` and
 `draw-detections` also open the run folders of `archsearch run`, whose settings are in
-``spec.yaml`` (`from_spec`).
+``spec.yaml``.
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ import torch
 import yaml
 
 from archsearch import data
-from archsearch.data.sources import DEFAULT_IMAGES, digit_settings
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.profiles import Profile, get_profile
 from archsearch.detection.pruning import StrategyHooks, detector_with_strategy
 from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
+from archsearch.experiment import run as experiment
 from archsearch.experiment.config import RunSpec
-from archsearch.experiment.run import SPEC
 from archsearch.io import atomic_write_text
 from archsearch.uncertainty import DecoderSettings, evaluate_uncertainty, variational_weights
 
@@ -245,71 +244,43 @@ def _train(args: argparse.Namespace) -> None:
     print(f"evaluate with: archsearch eval {out}")
 
 
-def load_run(folder: Path) -> tuple[RunConfig, torch.nn.Module, Any, dict[str, Any]]:
-    """A trained run folder's settings, detector (checkpoint loaded), validation set and
-    checkpoint contents."""
-    path, spec = folder / "run.yaml", folder / SPEC
+def load_run(folder: Path) -> tuple[str, torch.nn.Module, Any, dict[str, Any]]:
+    """A trained run folder's strategy name, detector (checkpoint loaded), validation set and
+    checkpoint contents: a folder of `archsearch train` (``run.yaml``) or of `archsearch run`
+    (its `RunSpec` in ``spec.yaml``)."""
+    path, spec = folder / "run.yaml", folder / experiment.SPEC
     if path.is_file():
         run = RunConfig(**yaml.safe_load(path.read_text()))
+        profile = run_profile(run)
+        _, val_set = datasets(run, profile.min_size)
+        model, _ = run_detector(run, profile, val_set.num_classes)
     elif spec.is_file():
-        run = from_spec(RunSpec(**yaml.safe_load(spec.read_text())), folder)
+        run = RunSpec(**yaml.safe_load(spec.read_text()))
+        profile = experiment.run_profile(run)
+        _, val_set = experiment.datasets(run, profile.min_size)
+        model, _ = experiment.run_detector(run, profile, val_set.num_classes)
     else:
         raise ConfigError(
             f"{folder} is not a run folder (no run.yaml of `archsearch train`, "
-            f"no {SPEC} of `archsearch run`)"
+            f"no {experiment.SPEC} of `archsearch run`)"
         )
-    profile = run_profile(run)
-    _, val_set = datasets(run, profile.min_size)
-    model, _ = run_detector(run, profile, val_set.num_classes)
     state = read_checkpoint(folder / "checkpoint.pt")
     model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])
     model.load_state_dict(state["model"])
-    return run, model.eval(), val_set, state
-
-
-def from_spec(spec: RunSpec, folder: Path) -> RunConfig:
-    """The `train` settings of an experiment's run, so that `eval` and `draw-detections` open
-    the run folders of `archsearch run` as they open those of `archsearch train`."""
-    common: dict[str, Any] = {
-        "out": str(folder),
-        "profile": spec.train,
-        "detector": spec.detector,
-        "neck": spec.neck,
-        "strategy": spec.strategy,
-        "seed": spec.seed,
-        "profile_settings": dict(spec.overrides),
-        "strategy_params": dict(spec.params),
-    }
-    if "coco" in spec.data:
-        coco = spec.data["coco"]
-        return RunConfig(
-            **common,
-            data=None,
-            train_images=coco["images"],
-            train_annotations=coco["train"],
-            val_images=coco.get("val_images") or coco["images"],
-            val_annotations=coco["val"],
-        )
-    digits = digit_settings(spec.data["digits"])
-    return RunConfig(
-        **common,
-        data=f"digits-{digits['profile']}",
-        images=spec.images or digits.get("images", DEFAULT_IMAGES),
-        data_seed=digits.get("seed", 0),
-    )
+    return run.strategy, model.eval(), val_set, state
 
 
 def _eval(args: argparse.Namespace) -> None:
-    run, model, val_set, state = load_run(args.run)
+    strategy, model, val_set, state = load_run(args.run)
     if args.samples:
-        variational_weights(model, run.strategy)  # a deterministic run fails before any work
+        variational_weights(model, strategy)  # a deterministic run fails before any work
     result = evaluate(model, val_set, timing_images=args.timing_images)
     record = {"step": state["step"], "train_seconds": state["elapsed"], **result.to_dict()}
     lines = result.lines()
     if args.samples:
         settings = DecoderSettings(sigma_t=args.sigma_t)
         table2 = evaluate_uncertainty(
-            model, val_set, args.samples, args.sample_seed, settings=settings, strategy=run.strategy
+            model, val_set, args.samples, args.sample_seed, settings=settings, strategy=strategy
         )
         record["uncertainty"] = table2.to_dict()
         lines += table2.lines()

@@ -32,8 +32,8 @@ def _draw(args: argparse.Namespace) -> None:
     from archsearch.reporting.figures import save_figure
     from archsearch.uncertainty.drawing import detections_figure
 
-    run, model, val_set, _ = load_run(args.run)
-    weights = draw_weights(variational_weights(model, run.strategy), args.samples, args.sample_seed)
+    strategy, model, val_set, _ = load_run(args.run)
+    weights = draw_weights(variational_weights(model, strategy), args.samples, args.sample_seed)
     unknown = [index for index in args.images if not 0 <= index < len(val_set)]
     if unknown:
         raise ConfigError(f"no validation image {unknown[0]}: the set has {len(val_set)}")

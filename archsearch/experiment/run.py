@@ -18,8 +18,8 @@ import yaml
 
 from archsearch.data import CocoDetection, train_and_val
 from archsearch.detection.evaluate import Evaluation, evaluate
-from archsearch.detection.profiles import get_profile
-from archsearch.detection.pruning import detector_with_strategy
+from archsearch.detection.profiles import Profile, get_profile
+from archsearch.detection.pruning import StrategyHooks, detector_with_strategy
 from archsearch.detection.train import Trainer, read_checkpoint, rng_state, set_rng_state
 from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
@@ -41,6 +41,27 @@ def datasets(run: RunSpec, image_size: int) -> tuple[CocoDetection, CocoDetectio
     return train_and_val(run.data, image_size, masks=masks, images=run.images)
 
 
+def run_profile(run: RunSpec) -> Profile:
+    """The run's training profile with the experiment profile's overrides applied."""
+    return get_profile(run.train).replace(**run.overrides)
+
+
+def run_detector(
+    run: RunSpec, profile: Profile, num_classes: int, steps: int = 1
+) -> tuple[torch.nn.Module, StrategyHooks | None]:
+    """The run's detector and its strategy's hooks (`detector_with_strategy`)."""
+    return detector_with_strategy(
+        profile,
+        run.detector,
+        run.neck,
+        num_classes,
+        run.strategy,
+        run.params,
+        steps,
+        run.seed,
+    )
+
+
 def execute(
     run: RunSpec,
     out_dir: Path,
@@ -58,20 +79,11 @@ def execute(
     `INTERIM_EVALUATIONS` steps during training and once at the end; it may raise to stop
     the run. Interim evaluations leave torch's RNG as they found it: they change no result.
     """
-    profile = get_profile(run.train).replace(**run.overrides)
+    profile = run_profile(run)
     atomic_write_text(out_dir / SPEC, yaml.safe_dump(run.to_dict(), sort_keys=False))
     train_set, val_set = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
-    model, hooks = detector_with_strategy(
-        profile,
-        run.detector,
-        run.neck,
-        train_set.num_classes,
-        run.strategy,
-        run.params,
-        steps,
-        run.seed,
-    )
+    model, hooks = run_detector(run, profile, train_set.num_classes, steps)
     runner = hooks.runner if hooks is not None else None
     if hooks is not None:
         hooks.start(model)

@@ -225,7 +225,7 @@ def export_records(study: optuna.Study, root: Path, out: Path) -> list[Path]:
 
 
 def trials_table(study: optuna.Study) -> list[dict[str, Any]]:
-    """One row per run: id, state, AP, connections, neck parameters."""
+    """One row per run: id, state, AP, connections, neck parameters, seconds it took."""
     rows = []
     for trial in study.get_trials(deepcopy=False):
         run = _run_of(trial)
@@ -239,6 +239,7 @@ def trials_table(study: optuna.Study) -> list[dict[str, Any]]:
                 "AP": trial.user_attrs.get("AP"),
                 "connections": trial.user_attrs.get("connections"),
                 "neck_params": trial.user_attrs.get("neck_params"),
+                "seconds": trial.duration.total_seconds() if trial.duration else None,
             }
         )
     return rows

@@ -23,7 +23,7 @@ def test_two_runs_complete_and_are_skipped_on_rerun(experiment, tmp_path, capsys
     assert main(args) == 0
     rows = _table(root)
     assert sorted(r["state"] for r in rows) == ["COMPLETE", "COMPLETE"]
-    assert all(0.0 <= r["AP"] <= 1.0 for r in rows)
+    assert all(0.0 <= r["AP"] <= 1.0 and r["seconds"] > 0 for r in rows)
     random_row = next(r for r in rows if "random" in r["run"])
     assert random_row["connections"] == 9
     assert main(args) == 0  # nothing left to do: no new trial
