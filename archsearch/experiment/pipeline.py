@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 import optuna
+from optuna.trial import TrialState
 
 from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.study import HEARTBEAT_SECONDS, enqueue, export_records, open_study, work
@@ -35,9 +37,21 @@ def run_experiment(
     runs = expand_runs(config, profile, seeds)
     study = open_study(study_name(config["name"], profile), storage, root, heartbeat)
     added = enqueue(study, runs)
-    print(f"study {study.study_name}: {len(runs)} runs, {len(added)} to do", file=sys.stderr)
+    standing = progress_line(study, len(runs), len(added))
+    print(f"study {study.study_name}: {standing}", file=sys.stderr)
     work(study, runs, root, progress=progress)
     return study
+
+
+def progress_line(study: optuna.Study, runs: int, added: int) -> str:
+    """``16 runs: 2 complete, 2 running, 12 waiting (6 queued again)``: where a study stands
+    when a worker joins it, so that a resumed study does not read as finished."""
+    states = Counter(t.state for t in study.get_trials(deepcopy=False))
+    line = (
+        f"{runs} runs: {states[TrialState.COMPLETE]} complete, "
+        f"{states[TrialState.RUNNING]} running, {states[TrialState.WAITING]} waiting"
+    )
+    return f"{line} ({added} queued now)" if added else line
 
 
 def report_study(study: optuna.Study, root: Path, out: Path) -> list[Path]:

@@ -26,8 +26,10 @@ def test_two_runs_complete_and_are_skipped_on_rerun(experiment, tmp_path, capsys
     assert all(0.0 <= r["AP"] <= 1.0 and r["seconds"] > 0 for r in rows)
     random_row = next(r for r in rows if "random" in r["run"])
     assert random_row["connections"] == 9
+    capsys.readouterr()
     assert main(args) == 0  # nothing left to do: no new trial
     assert len(_table(root)) == 2
+    assert "2 runs: 2 complete, 0 running, 0 waiting\n" in capsys.readouterr().err
     out = tmp_path / "export"
     assert main(["runs", "export", "tiny-tiny", "--root", str(root), "--out", str(out)]) == 0
     records = sorted((out / "records").glob("*.json"))
