@@ -45,6 +45,34 @@ def resize(feature: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return F.interpolate(feature, size=tuple(size), mode="bilinear", align_corners=False)
 
 
+class _Layout(torch.autograd.Function):
+    """A change of memory layout whose gradient changes back to the input's layout.
+
+    `Tensor.contiguous` hands its gradient on untouched, so the gradient of a channels-last
+    map made contiguous arrives contiguous, and every op behind it then mixes the two
+    layouts: on the CPU, ReLU's backward runs some 50× slower so, BN's and the convs' several
+    times. Converting the gradient back keeps each side of the boundary in one layout both
+    ways.
+    """
+
+    @staticmethod
+    def forward(ctx, feature, layout):
+        channels_last = feature.is_contiguous(memory_format=torch.channels_last)
+        ctx.gradient_layout = torch.channels_last if channels_last else torch.contiguous_format
+        return feature.contiguous(memory_format=layout)
+
+    @staticmethod
+    def backward(ctx, gradient):
+        return gradient.contiguous(memory_format=ctx.gradient_layout), None
+
+
+def to_layout(feature: torch.Tensor, layout: torch.memory_format) -> torch.Tensor:
+    """``feature`` in ``layout`` (itself if it is already), its gradient back in its own."""
+    if feature.is_contiguous(memory_format=layout):
+        return feature
+    return _Layout.apply(feature, layout)
+
+
 class Laterals(nn.Module):
     """Pyramid inputs from backbone maps (sec. 4.1.1).
 
@@ -129,8 +157,12 @@ class FusionNeck(nn.Module):
         """Fuse backbone maps; ``weights`` overrides the weight object (``[C]`` or ``[K, C]``).
 
         With ``[K, C]`` weights, ``features`` hold K·B images (B per weight sample, sample-major).
+        The laterals already run in the graph's channels-last layout (see `fuse`): the
+        backbone's maps are cheaper to convert than the pyramid's, being narrower at P2 and
+        P3 here, and 1×1 convs on two threads are several times faster in that layout.
         """
-        return self.fuse(self.laterals(features), weights)
+        maps = self.laterals([to_layout(f, torch.channels_last) for f in features])
+        return self.fuse(maps, weights)
 
     def fuse(
         self, inputs: Sequence[torch.Tensor], weights: torch.Tensor | None = None
@@ -142,11 +174,12 @@ class FusionNeck(nn.Module):
 
         The graph runs in channels-last layout: on the CPU, torch's bilinear resize is
         several times faster there, and the convs, BN and sums take it as it is, so the
-        maps change layout once on the way in and once on the way out rather than around
-        every resize (`experiments/benchmarks/detector_throughput.py` and
-        `sampled_inference.py` measure the neck in its detector).
+        maps change layout once on the way in and once on the way out (and their gradients
+        once each on the way back) rather than around every resize
+        (`experiments/benchmarks/detector_throughput.py` and `sampled_inference.py` measure
+        the neck in its detector).
         """
-        inputs = [m.contiguous(memory_format=torch.channels_last) for m in inputs]
+        inputs = [to_layout(m, torch.channels_last) for m in inputs]
         values = {input_name(level): m for level, m in zip(self.levels, inputs, strict=True)}
         sizes = {level: m.shape[-2:] for level, m in zip(self.levels, inputs, strict=True)}
         w = F.relu(self.weights() if weights is None else weights)
@@ -157,7 +190,7 @@ class FusionNeck(nn.Module):
         for level, source in self.taps:
             residual = values[input_name(level)]
             fused = residual if source == input_name(level) else values[source] + residual
-            out[f"P{level}"] = fused.contiguous()
+            out[f"P{level}"] = to_layout(fused, torch.contiguous_format)
         return out
 
     def pruned(self, keep: Sequence[str] | set[str]) -> FusionNeck:

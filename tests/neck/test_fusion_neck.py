@@ -117,6 +117,32 @@ def test_pruned_neck_exports_with_torch_export():
         assert torch.allclose(got[key], expected[key], atol=1e-6)
 
 
+def test_maps_and_their_gradients_keep_one_layout_on_each_side_of_the_graph():
+    """Outside the neck maps and gradients are contiguous; inside, both are channels-last.
+
+    A tapped block's output gradient is where a plain `contiguous` would leak the outside
+    layout in (it passes its gradient on unconverted); the laterals run inside.
+    """
+    torch.manual_seed(0)
+    neck = FusionNeck(dense(levels=(3, 5)), IN_CHANNELS, 8)
+    features = [f.requires_grad_() for f in _features(neck, (32, 48))]
+    outside, inside = [], []
+    for f in features:
+        f.register_hook(outside.append)
+    tapped = neck.blocks[neck.graph.output_source(3)]
+    for module in (tapped, neck.laterals.lateral[0]):
+        module.register_full_backward_hook(
+            lambda module, grad_in, grad_out: inside.extend(grad_out)
+        )
+    outputs = neck(features)
+    sum((o * torch.randn_like(o)).sum() for o in outputs.values()).backward()
+    assert all(o.is_contiguous() for o in outputs.values())
+    assert len(outside) == len(features) and all(g.is_contiguous() for g in outside)
+    assert len(inside) == 2
+    assert all(g.is_contiguous(memory_format=torch.channels_last) for g in inside)
+    assert not any(g.is_contiguous() for g in inside)
+
+
 def test_batched_weight_samples_equal_separate_passes():
     torch.manual_seed(0)
     neck = FusionNeck(dense(levels=(3, 5)), IN_CHANNELS, 8).eval()
