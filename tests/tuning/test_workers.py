@@ -19,7 +19,7 @@ import optuna
 import pytest
 
 from archsearch.detection.train import read_checkpoint
-from archsearch.experiment.study import open_study, trials_table
+from archsearch.experiment.study import is_spare, open_study, trials_table
 
 SCRIPT = Path(__file__).parents[2] / "experiments" / "scale" / "postgres.sh"
 
@@ -66,9 +66,11 @@ def test_two_workers_share_a_tune_and_an_experiment_on_postgresql(experiment, tm
     tune = ["tune", str(path), "--strategy", "ard", "--trials", "4", *shared]
     logs = _finish([_worker(*tune, "--seed", str(seed), cwd=tmp_path) for seed in (0, 1)])
     study = optuna.load_study(study_name="tiny-tiny-tune-ard", storage=postgres)
-    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
-    assert len({t.user_attrs["folder"] for t in study.trials}) == 4
-    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4
+    # both workers may open a fifth trial for the last place: the loser's is spare, ran nothing
+    trials = [t for t in study.trials if not is_spare(t)]
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    assert len({t.user_attrs["folder"] for t in trials}) == 4
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
     started = [line for log in logs for line in log.splitlines() if ": ard {" in line]
     assert len(started) == 4  # each trial trained by exactly one worker
 
