@@ -26,7 +26,6 @@ import yaml
 from archsearch import data
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.profiles import Profile, get_profile
-from archsearch.detection.pruning import StrategyHooks, detector_with_strategy
 from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
 from archsearch.experiment import run as experiment
@@ -59,6 +58,12 @@ class RunConfig:
     num_workers: int = 0
     profile_settings: dict[str, Any] = field(default_factory=dict)
     strategy_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The strategy's hyper-parameters under `RunSpec`'s name for them, so that one
+        `experiment.run_detector` builds the detector of either kind of run."""
+        return self.strategy_params
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
@@ -183,22 +188,6 @@ def run_profile(run: RunConfig) -> Profile:
     return get_profile(run.profile).replace(**settings, **changes)
 
 
-def run_detector(
-    run: RunConfig, profile: Profile, num_classes: int, steps: int = 1
-) -> tuple[torch.nn.Module, StrategyHooks | None]:
-    """The run's detector and its strategy's hooks (`detector_with_strategy`)."""
-    return detector_with_strategy(
-        profile,
-        run.detector,
-        run.neck,
-        num_classes,
-        run.strategy,
-        run.strategy_params,
-        steps,
-        run.seed,
-    )
-
-
 def data_source(run: RunConfig) -> dict[str, Any]:
     """The run's data as the description experiment files use (`data.train_and_val`)."""
     if run.data:
@@ -226,7 +215,7 @@ def _train(args: argparse.Namespace) -> None:
     profile = run_profile(run)
     train_set, _ = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
-    model, hooks = run_detector(run, profile, train_set.num_classes, steps)
+    model, hooks = experiment.run_detector(run, profile, train_set.num_classes, steps)
     if hooks is not None:
         hooks.start(model)  # a strategy that prunes at step 0 (random) changes the neck
     config = profile.train_config(
@@ -251,19 +240,18 @@ def load_run(folder: Path) -> tuple[str, torch.nn.Module, Any, dict[str, Any]]:
     path, spec = folder / "run.yaml", folder / experiment.SPEC
     if path.is_file():
         run = RunConfig(**yaml.safe_load(path.read_text()))
-        profile = run_profile(run)
-        _, val_set = datasets(run, profile.min_size)
-        model, _ = run_detector(run, profile, val_set.num_classes)
+        profile_of, datasets_of = run_profile, datasets
     elif spec.is_file():
         run = RunSpec(**yaml.safe_load(spec.read_text()))
-        profile = experiment.run_profile(run)
-        _, val_set = experiment.datasets(run, profile.min_size)
-        model, _ = experiment.run_detector(run, profile, val_set.num_classes)
+        profile_of, datasets_of = experiment.run_profile, experiment.datasets
     else:
         raise ConfigError(
             f"{folder} is not a run folder (no run.yaml of `archsearch train`, "
             f"no {experiment.SPEC} of `archsearch run`)"
         )
+    profile = profile_of(run)
+    _, val_set = datasets_of(run, profile.min_size)
+    model, _ = experiment.run_detector(run, profile, val_set.num_classes)
     state = read_checkpoint(folder / "checkpoint.pt")
     model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])
     model.load_state_dict(state["model"])

@@ -44,7 +44,7 @@ def run_experiment(
 
 
 def progress_line(study: optuna.Study, runs: int, added: int) -> str:
-    """``16 runs: 2 complete, 2 running, 12 waiting (6 queued again)``: where a study stands
+    """``16 runs: 2 complete, 2 running, 12 waiting (6 queued now)``: where a study stands
     when a worker joins it, so that a resumed study does not read as finished."""
     states = Counter(t.state for t in study.get_trials(deepcopy=False))
     line = (

@@ -50,9 +50,9 @@ class _Layout(torch.autograd.Function):
 
     `Tensor.contiguous` hands its gradient on untouched, so the gradient of a channels-last
     map made contiguous arrives contiguous, and every op behind it then mixes the two
-    layouts: on the CPU, ReLU's backward runs some 50× slower so, BN's and the convs' several
-    times. Converting the gradient back keeps each side of the boundary in one layout both
-    ways.
+    layouts, which on the CPU takes torch's slow strided paths (ReLU's, BN's and the convs'
+    backward). Converting the gradient back keeps each side of the boundary in one layout
+    both ways (``tests/neck/test_fusion_neck.py`` checks both sides).
     """
 
     @staticmethod
@@ -158,8 +158,9 @@ class FusionNeck(nn.Module):
 
         With ``[K, C]`` weights, ``features`` hold K·B images (B per weight sample, sample-major).
         The laterals already run in the graph's channels-last layout (see `fuse`): the
-        backbone's maps are cheaper to convert than the pyramid's, being narrower at P2 and
-        P3 here, and 1×1 convs on two threads are several times faster in that layout.
+        largest backbone map is narrower than its pyramid map in the small backbones (C2 of
+        the quick profile has 32 channels, P2 64), so converting before the laterals copies
+        less, and the lateral convs then run in the layout the graph's convs use.
         """
         maps = self.laterals([to_layout(f, torch.channels_last) for f in features])
         return self.fuse(maps, weights)
