@@ -25,13 +25,15 @@ from archsearch.weights import ConnectionWeights, DeterministicWeights
 
 @dataclass(frozen=True)
 class _Step:
-    """One block of the plan: fuse ``sources`` (with their levels) into ``node``."""
+    """One block of the plan: fuse ``sources`` (with their levels) into ``node``.
+
+    The block's connection weights are the next ``len(sources)`` entries of the weight
+    vector: blocks and their inputs follow ``graph.connection_ids`` order.
+    """
 
     node: str
     level: int
     sources: tuple[tuple[str, int], ...]
-    start: int
-    stop: int
 
 
 def resize(feature: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
@@ -67,9 +69,13 @@ class _Layout(torch.autograd.Function):
 
 
 def to_layout(feature: torch.Tensor, layout: torch.memory_format) -> torch.Tensor:
-    """``feature`` in ``layout`` (itself if it is already), its gradient back in its own."""
-    if feature.is_contiguous(memory_format=layout):
-        return feature
+    """``feature`` in ``layout`` (no copy if it is already), its gradient back in its own.
+
+    The gradient is converted even when the map was not: it may arrive in any layout (the
+    detector's RoIAlign sends NCHW gradients back into channels-last outputs).
+    """
+    if not (torch.is_grad_enabled() and feature.requires_grad):
+        return feature.contiguous(memory_format=layout)
     return _Layout.apply(feature, layout)
 
 
@@ -115,9 +121,9 @@ class FusionNeck(nn.Module):
         weights: the connection-weight object, indexed like ``graph.connection_ids``;
             deterministic scalars initialised to 1 by default.
 
-    ``forward(features)`` maps the backbone maps to an ``OrderedDict`` ``{"P3": ..., ...}``.
-    Each output is its tapped node's map plus the input map of its level (residual, sec.
-    4.1.1). Weights pass through ReLU before fusion.
+    ``forward(features)`` maps the backbone maps to an ``OrderedDict`` ``{"P3": ..., ...}``
+    of channels-last maps (see `fuse`). Each output is its tapped node's map plus the input
+    map of its level (residual, sec. 4.1.1). Weights pass through ReLU before fusion.
     """
 
     def __init__(
@@ -139,7 +145,6 @@ class FusionNeck(nn.Module):
         self.laterals = Laterals(in_channels, channels, len(self.levels))
         self.blocks = nn.ModuleDict()
         self.plan: list[_Step] = []
-        start = 0
         for node in graph.nodes(BLOCK):
             sources = graph.inputs_of(node)
             if "." in node:
@@ -147,8 +152,7 @@ class FusionNeck(nn.Module):
             self.blocks[node] = FUSION_OPS.get(graph.node(node)["op"])(channels, len(sources))
             levels = tuple((source, graph.node(source)["level"]) for source in sources)
             level = graph.node(node)["level"]
-            self.plan.append(_Step(node, level, levels, start, start + len(sources)))
-            start += len(sources)
+            self.plan.append(_Step(node, level, levels))
         self.taps = [(level, graph.output_source(level)) for level in self.levels]
 
     def forward(
@@ -173,10 +177,12 @@ class FusionNeck(nn.Module):
         Exposed so that a cell can be compared with another implementation on the same
         P3–P7 maps, laterals excluded (``experiments/benchmarks/bifpn_vs_effdet.py``).
 
-        The graph runs in channels-last layout: on the CPU, torch's bilinear resize is
-        several times faster there, and the convs, BN and sums take it as it is, so the
-        maps change layout once on the way in and once on the way out (and their gradients
-        once each on the way back) rather than around every resize
+        The graph runs in channels-last layout: on the CPU, torch's bilinear resize and
+        depthwise convs are several times faster there, and BN and sums take it as it is.
+        The maps change layout once on the way in, and the outputs stay channels-last: the
+        heads' convs take them as they are (and run faster on them), where a conversion back
+        would copy the largest map twice per step, forward and backward. Their gradients are
+        brought back into the graph's layout at the outputs whatever layout the heads send
         (`experiments/benchmarks/detector_throughput.py` and `sampled_inference.py` measure
         the neck in its detector).
         """
@@ -184,14 +190,17 @@ class FusionNeck(nn.Module):
         values = {input_name(level): m for level, m in zip(self.levels, inputs, strict=True)}
         sizes = {level: m.shape[-2:] for level, m in zip(self.levels, inputs, strict=True)}
         w = F.relu(self.weights() if weights is None else weights)
-        for step in self.plan:
+        # One split for all blocks: a single autograd node, where a slice per block costs
+        # a zero-filled copy of the whole vector each in backward.
+        per_block = w.split([len(step.sources) for step in self.plan], dim=-1)
+        for step, block_weights in zip(self.plan, per_block, strict=True):
             resized = [resize(values[source], sizes[step.level]) for source, _ in step.sources]
-            values[step.node] = self.blocks[step.node](resized, w[..., step.start : step.stop])
+            values[step.node] = self.blocks[step.node](resized, block_weights)
         out = OrderedDict()
         for level, source in self.taps:
             residual = values[input_name(level)]
             fused = residual if source == input_name(level) else values[source] + residual
-            out[f"P{level}"] = to_layout(fused, torch.contiguous_format)
+            out[f"P{level}"] = to_layout(fused, torch.channels_last)
         return out
 
     def pruned(self, keep: Sequence[str] | set[str]) -> FusionNeck:

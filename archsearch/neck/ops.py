@@ -10,6 +10,7 @@ node's ``op`` attribute names one.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from archsearch.errors import GraphError
@@ -20,7 +21,14 @@ register_op = FUSION_OPS.register
 
 
 class SeparableConvBlock(nn.Sequential):
-    """3×3 depthwise-separable conv, BN, ReLU: the paper's block (sec. 4.1.1)."""
+    """3×3 depthwise-separable conv, BN, ReLU: the paper's block (sec. 4.1.1).
+
+    ``block(feature, weight)`` is ``block(weight * feature)`` for one weight (shape ``[]`` or
+    ``[1]``), with the weight folded into the depthwise kernel (the conv is linear and has
+    no bias): the kernel has 9 values per channel where the map has thousands, so a
+    one-input block, the commonest kind in a pruned neck, skips a pass over its map
+    forward and two backward.
+    """
 
     def __init__(self, channels: int) -> None:
         super().__init__(
@@ -29,6 +37,22 @@ class SeparableConvBlock(nn.Sequential):
             nn.BatchNorm2d(channels),
             nn.ReLU(inplace=True),
         )
+
+    def forward(self, feature: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        depthwise, *rest = self
+        kernel = depthwise.weight if weight is None else depthwise.weight * weight
+        feature = F.conv2d(
+            feature,
+            kernel,
+            None,
+            depthwise.stride,
+            depthwise.padding,
+            depthwise.dilation,
+            depthwise.groups,
+        )
+        for module in rest:
+            feature = module(feature)
+        return feature
 
 
 def scale(feature: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -47,10 +71,20 @@ def scale(feature: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 def weighted_sum(features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
     """``Σ w_i F_i``, each weight a scalar or one value per sample group (see `scale`)."""
-    fused = scale(features[0], weights[..., 0])
-    for index in range(1, len(features)):
-        fused = fused + scale(features[index], weights[..., index])
+    parts = weights.unbind(-1)  # one autograd node for all m weights, not m selections
+    fused = scale(features[0], parts[0])
+    for feature, weight in zip(features[1:], parts[1:], strict=True):
+        fused = fused + scale(feature, weight)
     return fused
+
+
+def convolve_weighted_sum(
+    conv: SeparableConvBlock, features: list[torch.Tensor], weights: torch.Tensor
+) -> torch.Tensor:
+    """``conv(Σ w_i F_i)``; a lone input's weight (shape ``[1]``) goes into the kernel instead."""
+    if len(features) == 1 and weights.dim() == 1:
+        return conv(features[0], weights)
+    return conv(weighted_sum(features, weights))
 
 
 @register_op("fast_normalized")
@@ -65,7 +99,7 @@ class FastNormalizedFusion(nn.Module):
     def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
         # Normalizing the m weights instead of the fused map saves a pass over the map.
         normalized = weights / (weights.sum(-1, keepdim=True) + self.eps)
-        return self.conv(weighted_sum(features, normalized))
+        return convolve_weighted_sum(self.conv, features, normalized)
 
 
 @register_op("sum")
@@ -82,7 +116,7 @@ class WeightedSum(nn.Module):
         self.conv = SeparableConvBlock(channels)
 
     def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
-        return self.conv(weighted_sum(features, weights))
+        return convolve_weighted_sum(self.conv, features, weights)
 
 
 @register_op("concat")
@@ -127,10 +161,11 @@ class GlobalPoolFusion(nn.Module):
         self.conv = SeparableConvBlock(channels)
 
     def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        if len(features) == 1:
+            return convolve_weighted_sum(self.conv, features, weights)
         fused = scale(features[-1], weights[..., -1])
-        if len(features) > 1:
-            gate = torch.sigmoid(fused.mean(dim=(-2, -1), keepdim=True))
-            fused = fused + scale(features[-2], weights[..., -2]) * gate
+        gate = torch.sigmoid(fused.mean(dim=(-2, -1), keepdim=True))
+        fused = fused + scale(features[-2], weights[..., -2]) * gate
         if len(features) > 2:
             fused = fused + weighted_sum(features[:-2], weights[..., :-2])
         return self.conv(fused)

@@ -118,10 +118,11 @@ def test_pruned_neck_exports_with_torch_export():
 
 
 def test_maps_and_their_gradients_keep_one_layout_on_each_side_of_the_graph():
-    """Outside the neck maps and gradients are contiguous; inside, both are channels-last.
+    """Backbone maps and their gradients are contiguous; inside, both are channels-last.
 
-    A tapped block's output gradient is where a plain `contiguous` would leak the outside
-    layout in (it passes its gradient on unconverted); the laterals run inside.
+    The outputs stay channels-last, and contiguous gradients sent back into them (as the
+    detector's RoIAlign sends) are converted there: a tapped block's output gradient is
+    where they would leak in otherwise. The laterals run inside.
     """
     torch.manual_seed(0)
     neck = FusionNeck(dense(levels=(3, 5)), IN_CHANNELS, 8)
@@ -135,8 +136,8 @@ def test_maps_and_their_gradients_keep_one_layout_on_each_side_of_the_graph():
             lambda module, grad_in, grad_out: inside.extend(grad_out)
         )
     outputs = neck(features)
-    sum((o * torch.randn_like(o)).sum() for o in outputs.values()).backward()
-    assert all(o.is_contiguous() for o in outputs.values())
+    sum((o * torch.randn(o.shape)).sum() for o in outputs.values()).backward()
+    assert all(o.is_contiguous(memory_format=torch.channels_last) for o in outputs.values())
     assert len(outside) == len(features) and all(g.is_contiguous() for g in outside)
     assert len(inside) == 2
     assert all(g.is_contiguous(memory_format=torch.channels_last) for g in inside)

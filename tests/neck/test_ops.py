@@ -82,15 +82,37 @@ def test_global_pool_zero_weight_silences_the_attention_source():
     assert torch.allclose(op(features, weights), op.conv(0.5 * features[0]))
 
 
+@pytest.mark.parametrize("count", [1, 3])
 @pytest.mark.parametrize("cls", [WeightedSum, ConcatFusion, GlobalPoolFusion, FastNormalizedFusion])
-def test_weight_samples_scale_their_own_group_of_images(cls):
+def test_weight_samples_scale_their_own_group_of_images(cls, count):
     """``[K, m]`` weights over K·B images equal K separate passes (the neck's batching)."""
-    op = _op(cls, 3)
-    features = _features(3, batch=2)
-    samples = torch.rand(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    op = _op(cls, count)
+    features = _features(count, batch=2)
+    generator = torch.Generator().manual_seed(1)
+    samples = torch.rand(3, count, dtype=torch.float64, generator=generator)
     batched = op([f.repeat(3, 1, 1, 1) for f in features], samples)
     for k in range(3):
         assert torch.allclose(batched[2 * k : 2 * k + 2], op(features, samples[k]))
+
+
+@pytest.mark.parametrize("cls", [WeightedSum, GlobalPoolFusion, FastNormalizedFusion])
+def test_a_lone_input_weighted_in_the_kernel_trains_like_the_weighted_map(cls):
+    """One input: the weight is folded into the depthwise kernel. Output and every
+    gradient (map, weight, kernels, BN) equal the block on the explicitly scaled map."""
+    op = _op(cls, 1).train()
+    feature = _features(1)[0].requires_grad_()
+    weight = torch.tensor([0.7], dtype=torch.float64, requires_grad=True)
+    folded = op([feature], weight)
+    scaled_weight = weight / (weight + op.eps) if cls is FastNormalizedFusion else weight
+    explicit = op.conv(feature * scaled_weight[0])
+    target = torch.randn_like(folded)
+    inputs = [feature, weight, *op.parameters()]
+    got = torch.autograd.grad(F.mse_loss(folded, target), inputs)
+    expected = torch.autograd.grad(F.mse_loss(explicit, target), inputs)
+    assert torch.allclose(folded, explicit)
+    names = ["map", "weight", *dict(op.named_parameters())]
+    for name, a, b in zip(names, got, expected, strict=True):
+        assert torch.allclose(a, b), name
 
 
 @pytest.mark.parametrize("cls", [WeightedSum, ConcatFusion, GlobalPoolFusion])
