@@ -161,21 +161,29 @@ class FusionNeck(nn.Module):
         """Fuse backbone maps; ``weights`` overrides the weight object (``[C]`` or ``[K, C]``).
 
         With ``[K, C]`` weights, ``features`` hold K·B images (B per weight sample, sample-major).
-        The laterals already run in the graph's channels-last layout (see `fuse`): the
+        The laterals already run in the graph's channels-last layout (see `_run_graph`): the
         largest backbone map is narrower than its pyramid map in the small backbones (C2 of
         the quick profile has 32 channels, P2 64), so converting before the laterals copies
         less, and the lateral convs then run in the layout the graph's convs use.
         """
         maps = self.laterals([to_layout(f, torch.channels_last) for f in features])
-        return self.fuse(maps, weights)
+        return self._run_graph(maps, weights)
 
     def fuse(
         self, inputs: Sequence[torch.Tensor], weights: torch.Tensor | None = None
     ) -> OrderedDict[str, torch.Tensor]:
-        """The graph's part of `forward`: pyramid input maps (one per level) to outputs.
+        """The graph's part of `forward`: pyramid input maps (one per level, any layout) to
+        outputs.
 
         Exposed so that a cell can be compared with another implementation on the same
         P3–P7 maps, laterals excluded (``experiments/benchmarks/bifpn_vs_effdet.py``).
+        """
+        return self._run_graph([to_layout(m, torch.channels_last) for m in inputs], weights)
+
+    def _run_graph(
+        self, inputs: Sequence[torch.Tensor], weights: torch.Tensor | None
+    ) -> OrderedDict[str, torch.Tensor]:
+        """The graph on channels-last pyramid maps (`forward`'s laterals make them so).
 
         The graph runs in channels-last layout: on the CPU, torch's bilinear resize and
         depthwise convs are several times faster there, and BN and sums take it as it is.
@@ -186,7 +194,6 @@ class FusionNeck(nn.Module):
         (`experiments/benchmarks/detector_throughput.py` and `sampled_inference.py` measure
         the neck in its detector).
         """
-        inputs = [to_layout(m, torch.channels_last) for m in inputs]
         values = {input_name(level): m for level, m in zip(self.levels, inputs, strict=True)}
         sizes = {level: m.shape[-2:] for level, m in zip(self.levels, inputs, strict=True)}
         w = F.relu(self.weights() if weights is None else weights)

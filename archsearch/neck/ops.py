@@ -10,7 +10,6 @@ node's ``op`` attribute names one.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from archsearch.errors import GraphError
@@ -41,15 +40,7 @@ class SeparableConvBlock(nn.Sequential):
     def forward(self, feature: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         depthwise, *rest = self
         kernel = depthwise.weight if weight is None else depthwise.weight * weight
-        feature = F.conv2d(
-            feature,
-            kernel,
-            None,
-            depthwise.stride,
-            depthwise.padding,
-            depthwise.dilation,
-            depthwise.groups,
-        )
+        feature = depthwise._conv_forward(feature, kernel, None)  # Conv2d's own call
         for module in rest:
             feature = module(feature)
         return feature
