@@ -2,8 +2,8 @@
 
 import pytest
 
-from archsearch.cli import train as cli_train
 from archsearch.detection import profiles
+from archsearch.experiment import run as experiment_run
 from tests.detection import TINY, TinyScenes
 
 
@@ -11,4 +11,6 @@ from tests.detection import TINY, TinyScenes
 def tiny_runs(monkeypatch):
     """The tiny profile under the name "quick", and tiny scenes in place of the data layer."""
     monkeypatch.setitem(profiles.PROFILES, "quick", TINY)
-    monkeypatch.setattr(cli_train, "datasets", lambda run, size: (TinyScenes(4), TinyScenes(2)))
+    monkeypatch.setattr(
+        experiment_run, "datasets", lambda run, size: (TinyScenes(4), TinyScenes(2))
+    )

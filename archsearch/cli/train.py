@@ -1,14 +1,16 @@
 """`archsearch train` and `archsearch eval`: one detector, from a config file or flags.
 
-A run is a folder: ``run.yaml`` (the resolved settings), ``checkpoint.pt``, ``log.jsonl``
+A run is a folder: ``spec.yaml`` (the run's settings), ``checkpoint.pt``, ``log.jsonl``
 and, after `eval`, ``metrics.json``. Settings come from the defaults, then ``--config``
 (YAML with the flags' names, dashes or underscores), then the flags given; profile
 settings (`archsearch.detection.profiles.Profile`) go under ``profile_settings`` in YAML or
 ``--set name=value`` on the command line. ``--strategy`` prunes the neck while training
 (its hyper-parameters under ``strategy_params``, or ``--param name=value``); a variational
-one (ard, fullard, laplace) lets ``eval --samples K`` score Table 2's decoders. `eval` and
-`draw-detections` also open the run folders of `archsearch run`, whose settings are in
-``spec.yaml``.
+one (ard, fullard, laplace) lets ``eval --samples K`` score Table 2's decoders.
+
+The flags resolve into the `RunSpec` an experiment file's run has, checked the same way
+before any work: a trained folder is the same whether `archsearch train` or `archsearch
+run` made it, and `eval` and `draw-detections` open both alike.
 """
 
 from __future__ import annotations
@@ -23,20 +25,18 @@ from typing import Any
 import torch
 import yaml
 
-from archsearch import data
 from archsearch.detection.evaluate import evaluate
-from archsearch.detection.profiles import Profile, get_profile
 from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
 from archsearch.experiment import run as experiment
-from archsearch.experiment.config import RunSpec
+from archsearch.experiment.config import RunSpec, check_run
 from archsearch.io import atomic_write_text
 from archsearch.uncertainty import DecoderSettings, evaluate_uncertainty, variational_weights
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What `archsearch train` needs; written to ``run.yaml`` so `eval` rebuilds the model."""
+    """`archsearch train`'s settings as its flags and ``--config`` name them; `spec`: the run."""
 
     out: str = "runs/train"
     profile: str = "quick"
@@ -59,11 +59,25 @@ class RunConfig:
     profile_settings: dict[str, Any] = field(default_factory=dict)
     strategy_params: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def params(self) -> dict[str, Any]:
-        """The strategy's hyper-parameters under `RunSpec`'s name for them, so that one
-        `experiment.run_detector` builds the detector of either kind of run."""
-        return self.strategy_params
+    def spec(self) -> RunSpec:
+        """The run these settings ask for; ``steps``, ``batch_size`` and ``base_lr`` given
+        join ``profile_settings`` as profile overrides."""
+        schedule = {"steps": self.steps, "batch_size": self.batch_size, "base_lr": self.base_lr}
+        overrides = {**self.profile_settings}
+        overrides.update({name: value for name, value in schedule.items() if value is not None})
+        return RunSpec(
+            experiment="train",
+            profile=self.profile,
+            detector=self.detector,
+            neck=self.neck,
+            strategy=self.strategy,
+            seed=self.seed,
+            train=self.profile,
+            data=data_source(self),
+            images=None,
+            params=dict(self.strategy_params),
+            overrides=overrides,
+        )
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
@@ -173,21 +187,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return settings
 
 
-def run_profile(run: RunConfig) -> Profile:
-    """The run's profile with its settings applied (YAML lists become tuples)."""
-    changes = {
-        name: value
-        for name, value in (
-            ("steps", run.steps),
-            ("batch_size", run.batch_size),
-            ("base_lr", run.base_lr),
-        )
-        if value is not None
-    }
-    settings = {k: tuple(v) if isinstance(v, list) else v for k, v in run.profile_settings.items()}
-    return get_profile(run.profile).replace(**settings, **changes)
-
-
 def data_source(run: RunConfig) -> dict[str, Any]:
     """The run's data as the description experiment files use (`data.train_and_val`)."""
     if run.data:
@@ -202,20 +201,17 @@ def data_source(run: RunConfig) -> dict[str, Any]:
     return {"coco": {"images": images, "train": train, "val": val, "val_images": val_images}}
 
 
-def datasets(run: RunConfig, image_size: int) -> tuple[Any, Any]:
-    """Training and validation sets: embedded digit scenes by name, or COCO files."""
-    return data.train_and_val(data_source(run), image_size, masks=run.detector == "mask_rcnn")
-
-
 def _train(args: argparse.Namespace) -> None:
     run = resolve(args)
+    spec = run.spec()
+    check_run(spec, "archsearch train")
     out = Path(run.out)
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ConfigError(f"{out} already holds a run: pass --resume, or another --out")
-    profile = run_profile(run)
-    train_set, _ = datasets(run, profile.min_size)
+    profile = experiment.run_profile(spec)
+    train_set, _ = experiment.datasets(spec, profile.min_size)
     steps = profile.total_steps(len(train_set))
-    model, hooks = experiment.run_detector(run, profile, train_set.num_classes, steps)
+    model, hooks = experiment.run_detector(spec, profile, train_set.num_classes, steps)
     if hooks is not None:
         hooks.start(model)  # a strategy that prunes at step 0 (random) changes the neck
     config = profile.train_config(
@@ -224,7 +220,8 @@ def _train(args: argparse.Namespace) -> None:
         checkpoint_every=run.checkpoint_every,
         num_workers=run.num_workers,
     )
-    atomic_write_text(out / "run.yaml", yaml.safe_dump(dataclasses.asdict(run), sort_keys=False))
+    text = yaml.safe_dump(spec.to_dict(), sort_keys=False)
+    atomic_write_text(out / experiment.SPEC, text)
     trainer = Trainer(model, train_set, config, hooks, out_dir=out)
     if args.resume:
         trainer.load_checkpoint()
@@ -235,22 +232,16 @@ def _train(args: argparse.Namespace) -> None:
 
 def load_run(folder: Path) -> tuple[str, torch.nn.Module, Any, dict[str, Any]]:
     """A trained run folder's strategy name, detector (checkpoint loaded), validation set and
-    checkpoint contents: a folder of `archsearch train` (``run.yaml``) or of `archsearch run`
-    (its `RunSpec` in ``spec.yaml``)."""
-    path, spec = folder / "run.yaml", folder / experiment.SPEC
-    if path.is_file():
-        run = RunConfig(**yaml.safe_load(path.read_text()))
-        profile_of, datasets_of = run_profile, datasets
-    elif spec.is_file():
-        run = RunSpec(**yaml.safe_load(spec.read_text()))
-        profile_of, datasets_of = experiment.run_profile, experiment.datasets
-    else:
+    checkpoint contents: a folder of `archsearch train` or of `archsearch run`."""
+    path = folder / experiment.SPEC
+    if not path.is_file():
         raise ConfigError(
-            f"{folder} is not a run folder (no run.yaml of `archsearch train`, "
-            f"no {experiment.SPEC} of `archsearch run`)"
+            f"{folder} is not a run folder (no {experiment.SPEC}, which `archsearch train` "
+            "and `archsearch run` write)"
         )
-    profile = profile_of(run)
-    _, val_set = datasets_of(run, profile.min_size)
+    run = RunSpec(**yaml.safe_load(path.read_text()))
+    profile = experiment.run_profile(run)
+    _, val_set = experiment.datasets(run, profile.min_size)
     model, _ = experiment.run_detector(run, profile, val_set.num_classes)
     state = read_checkpoint(folder / "checkpoint.pt")
     model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])

@@ -63,11 +63,16 @@ class Profile:
     clip_norm: float | None = None
 
     def replace(self, **changes: Any) -> Profile:
-        """A copy with ``changes``; unknown names raise `ConfigError` naming them."""
+        """A copy with ``changes``; unknown names raise `ConfigError` naming them.
+
+        Lists (as YAML writes sequences) become the tuples the fields hold, so that a
+        profile read from a file equals, and hashes like, the one built in code.
+        """
         known = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ConfigError(f"profile has no setting {unknown[0]!r}; known: {sorted(known)}")
+        changes = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
         return dataclasses.replace(self, **changes)
 
     def total_steps(self, train_images: int) -> int:

@@ -120,7 +120,7 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
                     overrides=dict(section.get("overrides") or {}),
                     samples=_samples(config),
                 )
-                _check_run(spec, run_where)
+                check_run(spec, run_where)
                 runs.append(spec)
     return runs
 
@@ -140,7 +140,7 @@ def _check_keys(mapping: Any, allowed: set[str], where: str) -> None:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
 
 
-def _check_run(run: RunSpec, where: str) -> None:
+def check_run(run: RunSpec, where: str) -> None:
     """Names and hyper-parameters known, a data path that exists: before any training."""
     from archsearch.detection.models import DETECTORS
     from archsearch.detection.profiles import get_profile

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import yaml
@@ -46,18 +46,8 @@ def run_profile(run: RunSpec) -> Profile:
     return get_profile(run.train).replace(**run.overrides)
 
 
-class DetectorSettings(Protocol):
-    """What `run_detector` reads of a run: a `RunSpec`, or `archsearch train`'s settings."""
-
-    detector: str
-    neck: str
-    strategy: str
-    params: dict[str, Any]
-    seed: int
-
-
 def run_detector(
-    run: DetectorSettings, profile: Profile, num_classes: int, steps: int = 1
+    run: RunSpec, profile: Profile, num_classes: int, steps: int = 1
 ) -> tuple[torch.nn.Module, StrategyHooks | None]:
     """The run's detector and its strategy's hooks (`detector_with_strategy`)."""
     return detector_with_strategy(

@@ -13,8 +13,8 @@ def test_train_resume_and_eval(tmp_path, tiny_runs, capsys):
     out = tmp_path / "run"
     flags = ["train", "--config", str(config), "--out", str(out), "--set", "channels=16"]
     assert main(flags) == 0
-    run = yaml.safe_load((out / "run.yaml").read_text())
-    assert run["steps"] == 2 and run["seed"] == 3 and run["profile_settings"] == {"channels": 16}
+    run = yaml.safe_load((out / "spec.yaml").read_text())
+    assert run["seed"] == 3 and run["overrides"] == {"channels": 16, "steps": 2}
     assert main(flags) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert main([*flags, "--steps", "3", "--resume"]) == 0
@@ -33,4 +33,13 @@ def test_bad_settings_exit_with_one_line(tmp_path, tiny_runs, capsys):
     assert "unknown setting 'stepz'" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "r"), "--set", "chanels=8"]) == 2
     assert "no setting 'chanels'" in capsys.readouterr().err
+    # checked as an experiment file's run is, before any data or training
+    assert main(["train", "--out", str(tmp_path / "r"), "--neck", "fpnn"]) == 2
+    assert "archsearch train: unknown neck 'fpnn'" in capsys.readouterr().err
+    assert (
+        main(["train", "--out", str(tmp_path / "r"), "--neck", "pconv", "--strategy", "ard"]) == 2
+    )
+    assert "neck 'pconv' is no graph" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
     assert main(["eval", str(tmp_path)]) == 2
+    assert "is not a run folder (no spec.yaml" in capsys.readouterr().err

@@ -46,8 +46,8 @@ def test_cli_eval_and_draw_with_samples(tmp_path, tiny_runs, capsys):
     out = tmp_path / "ard"
     flags = ["train", "--out", str(out), "--steps", "1", "--set", "channels=16"]
     assert main([*flags, "--strategy", "ard", "--param", "kl_factor=0.01"]) == 0
-    run = yaml.safe_load((out / "run.yaml").read_text())
-    assert run["strategy"] == "ard" and run["strategy_params"] == {"kl_factor": 0.01}
+    run = yaml.safe_load((out / "spec.yaml").read_text())
+    assert run["strategy"] == "ard" and run["params"] == {"kl_factor": 0.01}
     capsys.readouterr()
     assert main(["eval", str(out), "--timing-images", "0", "--samples", "2"]) == 0
     printed = capsys.readouterr().out
