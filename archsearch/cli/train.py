@@ -63,8 +63,7 @@ class RunConfig:
         """The run these settings ask for; ``steps``, ``batch_size`` and ``base_lr`` given
         join ``profile_settings`` as profile overrides."""
         schedule = {"steps": self.steps, "batch_size": self.batch_size, "base_lr": self.base_lr}
-        overrides = {**self.profile_settings}
-        overrides.update({name: value for name, value in schedule.items() if value is not None})
+        given = {name: value for name, value in schedule.items() if value is not None}
         return RunSpec(
             experiment="train",
             profile=self.profile,
@@ -76,7 +75,7 @@ class RunConfig:
             data=data_source(self),
             images=None,
             params=dict(self.strategy_params),
-            overrides=overrides,
+            overrides={**self.profile_settings, **given},
         )
 
 
@@ -220,8 +219,7 @@ def _train(args: argparse.Namespace) -> None:
         checkpoint_every=run.checkpoint_every,
         num_workers=run.num_workers,
     )
-    text = yaml.safe_dump(spec.to_dict(), sort_keys=False)
-    atomic_write_text(out / experiment.SPEC, text)
+    experiment.save_spec(spec, out)
     trainer = Trainer(model, train_set, config, hooks, out_dir=out)
     if args.resume:
         trainer.load_checkpoint()
@@ -233,13 +231,7 @@ def _train(args: argparse.Namespace) -> None:
 def load_run(folder: Path) -> tuple[str, torch.nn.Module, Any, dict[str, Any]]:
     """A trained run folder's strategy name, detector (checkpoint loaded), validation set and
     checkpoint contents: a folder of `archsearch train` or of `archsearch run`."""
-    path = folder / experiment.SPEC
-    if not path.is_file():
-        raise ConfigError(
-            f"{folder} is not a run folder (no {experiment.SPEC}, which `archsearch train` "
-            "and `archsearch run` write)"
-        )
-    run = RunSpec(**yaml.safe_load(path.read_text()))
+    run = experiment.load_spec(folder)
     profile = experiment.run_profile(run)
     _, val_set = experiment.datasets(run, profile.min_size)
     model, _ = experiment.run_detector(run, profile, val_set.num_classes)

@@ -21,6 +21,7 @@ from archsearch.detection.evaluate import Evaluation, evaluate
 from archsearch.detection.profiles import Profile, get_profile
 from archsearch.detection.pruning import StrategyHooks, detector_with_strategy
 from archsearch.detection.train import Trainer, read_checkpoint, rng_state, set_rng_state
+from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
 from archsearch.io import atomic_write_text
@@ -39,6 +40,22 @@ def datasets(run: RunSpec, image_size: int) -> tuple[CocoDetection, CocoDetectio
     """Training and validation sets of ``run`` (`train_and_val`)."""
     masks = run.detector == "mask_rcnn"
     return train_and_val(run.data, image_size, masks=masks, images=run.images)
+
+
+def save_spec(run: RunSpec, folder: Path) -> None:
+    """Write ``run``'s settings into its ``folder`` (`SPEC`), for `load_spec`."""
+    atomic_write_text(folder / SPEC, yaml.safe_dump(run.to_dict(), sort_keys=False))
+
+
+def load_spec(folder: Path) -> RunSpec:
+    """The settings `save_spec` wrote into a run ``folder`` (of `archsearch train` or `run`)."""
+    path = folder / SPEC
+    if not path.is_file():
+        raise ConfigError(
+            f"{folder} is not a run folder (no {SPEC}, which `archsearch train` "
+            "and `archsearch run` write)"
+        )
+    return RunSpec(**yaml.safe_load(path.read_text()))
 
 
 def run_profile(run: RunSpec) -> Profile:
@@ -80,7 +97,7 @@ def execute(
     the run. Interim evaluations leave torch's RNG as they found it: they change no result.
     """
     profile = run_profile(run)
-    atomic_write_text(out_dir / SPEC, yaml.safe_dump(run.to_dict(), sort_keys=False))
+    save_spec(run, out_dir)
     train_set, val_set = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
     model, hooks = run_detector(run, profile, train_set.num_classes, steps)
