@@ -177,10 +177,18 @@ def _frozen(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
 
 
 def _taken(study: optuna.Study, run_id: str, number: int) -> bool:
-    states = (TrialState.RUNNING, TrialState.COMPLETE)
+    """Whether another trial owns run ``run_id``: a complete one, or an open one numbered lower.
+
+    Two workers that enqueue at once leave two trials per run. When both are popped, each
+    sees the other running: were any running trial the owner, both would stand down and
+    the run would be lost. The lower number owns the run, so exactly one of them trains it.
+    """
+    open_states = (TrialState.RUNNING, TrialState.WAITING)
     return any(
-        _run_of(t) == run_id and t.number != number
-        for t in study.get_trials(deepcopy=False, states=states)
+        _run_of(t) == run_id
+        and t.number != number
+        and (t.state == TrialState.COMPLETE or (t.state in open_states and t.number < number))
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, *open_states))
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from archsearch.cli import main
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.study import open_study, trials_table, work
+from archsearch.experiment.study import default_storage, open_study, trials_table, work
 from tests.experiment.conftest import archsearch
 
 
@@ -122,6 +122,21 @@ def test_a_worker_that_pops_a_taken_run_runs_nothing_and_lists_nothing(experimen
     assert [(r["run"], r["state"]) for r in trials_table(study)] == [(run.id, "RUNNING")]
     states = sorted(t.state.name for t in study.get_trials(deepcopy=False))
     assert states == ["PRUNED", "RUNNING"]
+
+
+def test_of_two_workers_that_pop_one_run_at_once_the_lower_trial_runs_it(experiment, tmp_path):
+    # Both workers enqueued the run (trials 0 and 1) and popped one each: each sees the other
+    # running. Were a running trial enough to own the run, both would stand down and lose it.
+    (run,) = expand_runs(load_experiment(experiment(runs=[{"strategy": "dense"}])), "tiny")
+    root = tmp_path / "runs"
+    study = open_study("tiny-tiny", None, root)
+    study.enqueue_trial({}, user_attrs={"run": run.id})
+    other = optuna.storages.RDBStorage(default_storage("tiny-tiny", root))
+    popped = other.create_new_trial(other.get_study_id_from_name("tiny-tiny"))  # running
+    other.set_trial_user_attr(popped, "run", run.id)
+    assert work(study, [run], root, progress=False) == 1
+    states = [(t.number, t.state.name) for t in study.get_trials(deepcopy=False)]
+    assert states == [(0, "COMPLETE"), (1, "RUNNING")]
 
 
 def test_runs_added_to_an_experiment_run_alone_when_it_is_rerun(experiment, tmp_path, capsys):

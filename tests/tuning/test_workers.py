@@ -72,7 +72,7 @@ def test_two_workers_share_a_tune_and_an_experiment_on_postgresql(experiment, tm
     assert len({t.user_attrs["folder"] for t in trials}) == 4
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
     started = [line for log in logs for line in log.splitlines() if ": ard {" in line]
-    assert len(started) == 4  # each trial trained by exactly one worker
+    assert len(started) == 4, logs  # each trial trained by exactly one worker
 
     logs = _finish([_worker("run", str(path), *shared, cwd=tmp_path) for _ in range(2)])
     started = [
@@ -81,7 +81,7 @@ def test_two_workers_share_a_tune_and_an_experiment_on_postgresql(experiment, tm
         for line in log.splitlines()
         if ": run " in line and "trial" in line
     ]
-    assert len(started) == 4 and len(set(started)) == 4
+    assert len(started) == 4 and len(set(started)) == 4, logs  # each run by one worker
     rows = trials_table(open_study("tiny-tiny", postgres))
     assert sorted(r["state"] for r in rows) == ["COMPLETE"] * 4
 
