@@ -26,7 +26,7 @@ import torch
 import yaml
 
 from archsearch.detection.evaluate import evaluate
-from archsearch.detection.train import Trainer, read_checkpoint, restore_neck
+from archsearch.detection.train import read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
 from archsearch.experiment import run as experiment
 from archsearch.experiment.config import RunSpec, check_run
@@ -207,20 +207,9 @@ def _train(args: argparse.Namespace) -> None:
     out = Path(run.out)
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ConfigError(f"{out} already holds a run: pass --resume, or another --out")
-    profile = experiment.run_profile(spec)
-    train_set, _ = experiment.datasets(spec, profile.min_size)
-    steps = profile.total_steps(len(train_set))
-    model, hooks = experiment.run_detector(spec, profile, train_set.num_classes, steps)
-    if hooks is not None:
-        hooks.start(model)  # a strategy that prunes at step 0 (random) changes the neck
-    config = profile.train_config(
-        len(train_set),
-        seed=run.seed,
-        checkpoint_every=run.checkpoint_every,
-        num_workers=run.num_workers,
+    trainer, _, _ = experiment.prepare_trainer(
+        spec, out, checkpoint_every=run.checkpoint_every, num_workers=run.num_workers
     )
-    experiment.save_spec(spec, out)
-    trainer = Trainer(model, train_set, config, hooks, out_dir=out)
     if args.resume:
         trainer.load_checkpoint()
     trainer.fit()

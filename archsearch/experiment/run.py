@@ -79,6 +79,32 @@ def run_detector(
     )
 
 
+def prepare_trainer(
+    run: RunSpec,
+    out_dir: Path,
+    checkpoint_every: int | None = None,
+    progress: bool = True,
+    **settings: Any,
+) -> tuple[Trainer, StrategyHooks | None, CocoDetection]:
+    """``run``'s trainer in ``out_dir`` at step 0, its strategy's hooks and its validation set.
+
+    The settings go into ``out_dir`` first (`save_spec`), and the strategy starts on the
+    built detector (one that prunes at step 0, like random, changes the neck there).
+    ``checkpoint_every`` defaults to `CHECKPOINTS` checkpoints over the run; ``settings``
+    go to `TrainConfig` (``num_workers``).
+    """
+    profile = run_profile(run)
+    save_spec(run, out_dir)
+    train_set, val_set = datasets(run, profile.min_size)
+    steps = profile.total_steps(len(train_set))
+    model, hooks = run_detector(run, profile, train_set.num_classes, steps)
+    if hooks is not None:
+        hooks.start(model)
+    every = max(1, steps // CHECKPOINTS) if checkpoint_every is None else checkpoint_every
+    config = profile.train_config(len(train_set), seed=run.seed, checkpoint_every=every, **settings)
+    return Trainer(model, train_set, config, hooks, out_dir, progress=progress), hooks, val_set
+
+
 def execute(
     run: RunSpec,
     out_dir: Path,
@@ -96,17 +122,9 @@ def execute(
     `INTERIM_EVALUATIONS` steps during training and once at the end; it may raise to stop
     the run. Interim evaluations leave torch's RNG as they found it: they change no result.
     """
-    profile = run_profile(run)
-    save_spec(run, out_dir)
-    train_set, val_set = datasets(run, profile.min_size)
-    steps = profile.total_steps(len(train_set))
-    model, hooks = run_detector(run, profile, train_set.num_classes, steps)
+    trainer, hooks, val_set = prepare_trainer(run, out_dir, progress=progress)
     runner = hooks.runner if hooks is not None else None
-    if hooks is not None:
-        hooks.start(model)
-    every = max(1, steps // CHECKPOINTS)
-    config = profile.train_config(len(train_set), seed=run.seed, checkpoint_every=every)
-    trainer = Trainer(model, train_set, config, hooks, out_dir, progress=progress)
+    steps = trainer.config.steps
     shared = runner.strategy.shared_steps() if runner is not None else 0
     branch = out_dir.parent / run.dense_twin().id / f"{BRANCH}{shared}.pt"
     if trainer.checkpoint_path.is_file():

@@ -126,12 +126,14 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
     ran: list[str] = []
 
     def objective(trial: optuna.Trial) -> float:
-        run = by_id.get(_run_of(_frozen(study, trial.number)))
+        trials = study.get_trials(deepcopy=False)
+        (popped,) = (t for t in trials if t.number == trial.number)
+        run = by_id.get(_run_of(popped))
         if run is None:
             # Two workers saw the last waiting trial: the loser's `optimize` opened a new
             # trial, with no run. Never run anything twice; list it nowhere.
             raise spare(trial, "no waiting run left")
-        if _taken(study, run.id, trial.number):
+        if _taken(trials, run.id, trial.number):
             raise spare(trial, f"run {run.id} is taken")
         log.info("trial %d: run %s", trial.number, run.id)
         dependents = [r for r in runs if r.dense_twin().id == run.id and r.id != run.id]
@@ -171,24 +173,21 @@ def _run_of(trial: optuna.trial.FrozenTrial) -> str | None:
     return trial.user_attrs.get(RUN_KEY, legacy)
 
 
-def _frozen(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
-    (frozen,) = (t for t in study.get_trials(deepcopy=False) if t.number == number)
-    return frozen
-
-
-def _taken(study: optuna.Study, run_id: str, number: int) -> bool:
-    """Whether another trial owns run ``run_id``: a complete one, or an open one numbered lower.
+def _taken(trials: Sequence[optuna.trial.FrozenTrial], run_id: str, number: int) -> bool:
+    """Whether a trial of ``trials`` other than ``number`` owns run ``run_id``: a complete
+    one, or an open one numbered lower.
 
     Two workers that enqueue at once leave two trials per run. When both are popped, each
     sees the other running: were any running trial the owner, both would stand down and
     the run would be lost. The lower number owns the run, so exactly one of them trains it.
     """
-    open_states = (TrialState.RUNNING, TrialState.WAITING)
     return any(
         _run_of(t) == run_id
-        and t.number != number
-        and (t.state == TrialState.COMPLETE or (t.state in open_states and t.number < number))
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, *open_states))
+        and (
+            t.state == TrialState.COMPLETE
+            or (t.state in (TrialState.RUNNING, TrialState.WAITING) and t.number < number)
+        )
+        for t in trials
     )
 
 
