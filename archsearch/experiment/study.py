@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.engine
+import sqlalchemy.event
 import sqlalchemy.exc
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -67,11 +69,15 @@ def open_study(
     checkpoint.
     """
     url = storage or default_storage(study_name, root)
-    # Several worker processes share one SQLite file: wait for its lock instead of failing.
-    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    sqlite = url.startswith("sqlite")
+    # Several worker processes share one SQLite file: wait for its lock instead of failing;
+    # the driver's own transactions are turned off, for `_serialize_sqlite` to begin them.
+    engine = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {}
     # The heartbeat and stale-trial API is marked experimental; we depend on it knowingly.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     rdb = _rdb_storage(url, engine, heartbeat)
+    if sqlite:
+        _serialize_sqlite(rdb.engine)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(study_name=study_name, storage=rdb, load_if_exists=True, **options)
 
@@ -101,6 +107,24 @@ def _rdb_storage(url: str, engine: dict[str, Any], heartbeat: int, tries: int = 
         ):
             time.sleep(0.5 * attempt)
     return storage()
+
+
+def _serialize_sqlite(engine: sqlalchemy.engine.Engine) -> None:
+    """Make every transaction on the SQLite ``engine`` take the database's write lock first.
+
+    Optuna pops a waiting trial by reading its state and then setting it running, and
+    relies on ``SELECT ... FOR UPDATE`` to stop two workers popping the same trial. SQLite
+    ignores that clause, and Python's driver starts a transaction only at the first write,
+    so two workers could both read "waiting" and both run the trial (the slower one then
+    fails with "Cannot tell a COMPLETE trial"). Beginning
+    with ``BEGIN IMMEDIATE`` makes each read-then-write atomic; the other workers wait for
+    the lock (up to the connection's timeout). PostgreSQL locks the row itself.
+    """
+
+    def begin_immediate(connection: sqlalchemy.engine.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    sqlalchemy.event.listen(engine, "begin", begin_immediate)
 
 
 def enqueue(study: optuna.Study, runs: Sequence[RunSpec]) -> list[str]:
