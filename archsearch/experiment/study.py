@@ -116,9 +116,9 @@ def _serialize_sqlite(engine: sqlalchemy.engine.Engine) -> None:
     relies on ``SELECT ... FOR UPDATE`` to stop two workers popping the same trial. SQLite
     ignores that clause, and Python's driver starts a transaction only at the first write,
     so two workers could both read "waiting" and both run the trial (the slower one then
-    fails with "Cannot tell a COMPLETE trial"). Beginning
-    with ``BEGIN IMMEDIATE`` makes each read-then-write atomic; the other workers wait for
-    the lock (up to the connection's timeout). PostgreSQL locks the row itself.
+    fails with "Cannot tell a COMPLETE trial"). Beginning with ``BEGIN IMMEDIATE`` makes
+    each read-then-write atomic; the other workers wait for the lock (up to the
+    connection's timeout). PostgreSQL locks the row itself.
     """
 
     def begin_immediate(connection: sqlalchemy.engine.Connection) -> None:

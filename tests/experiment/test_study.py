@@ -1,5 +1,6 @@
 """Runs as Optuna trials: complete, skip on rerun, resume after kill -9, share workers."""
 
+import collections
 import json
 import multiprocessing
 import signal
@@ -145,7 +146,7 @@ def _pop_until_none_waits(root, barrier, popped):
     """One worker's pops, started with the others' (a spawned process: nothing shared)."""
     warnings.simplefilter("ignore")  # `ask` outside `optimize` warns of its heartbeat
     study = open_study("race", None, root)
-    barrier.wait()
+    barrier.wait(timeout=60)
     numbers = []
     while study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
         numbers.append(study.ask().number)
@@ -162,7 +163,7 @@ def test_workers_on_one_sqlite_file_never_pop_the_same_trial(tmp_path):
     context = multiprocessing.get_context("spawn")
     barrier, popped = context.Barrier(workers), context.Queue()
     processes = [
-        context.Process(target=_pop_until_none_waits, args=(root, barrier, popped))
+        context.Process(target=_pop_until_none_waits, args=(root, barrier, popped), daemon=True)
         for _ in range(workers)
     ]
     for process in processes:
@@ -170,7 +171,9 @@ def test_workers_on_one_sqlite_file_never_pop_the_same_trial(tmp_path):
     numbers = [number for _ in processes for number in popped.get(timeout=120)]
     for process in processes:
         process.join()
-    assert sorted(numbers) == sorted(set(numbers))
+    assert [p.exitcode for p in processes] == [0] * workers
+    popped_twice = sorted(n for n, times in collections.Counter(numbers).items() if times > 1)
+    assert popped_twice == []
     assert set(range(40)) <= set(numbers)
 
 
