@@ -18,18 +18,24 @@ from archsearch.weights import ConnectionWeights
 
 
 def strategy_setup(
-    strategy: str, params: Mapping[str, Any], neck: str, levels: tuple[int, int], steps: int
+    strategy: str,
+    params: Mapping[str, Any],
+    neck: str,
+    levels: tuple[int, int],
+    steps: int,
+    train_images: int,
 ) -> tuple[StrategyRunner | None, ConnectionWeights | None]:
-    """The runner of ``strategy`` on graph neck ``neck``, and the weight object it gives the
-    neck (build the detector with it); ``(None, None)`` for a module neck, which has no
-    connections to prune, so that only strategy ``"dense"`` applies to it.
+    """The runner of ``strategy`` on graph neck ``neck`` for ``steps`` steps over
+    ``train_images`` images, and the weight object it gives the neck (build the detector with
+    it); ``(None, None)`` for a module neck, which has no connections to prune, so that only
+    strategy ``"dense"`` applies to it.
     """
     if neck_kind(neck) != GRAPH:
         if strategy != "dense":
             raise ConfigError(f"neck {neck!r} is no graph: only strategy 'dense' applies")
         return None, None
     graph = build_graph(neck, levels)
-    runner = StrategyRunner(create(strategy, **params), graph, steps)
+    runner = StrategyRunner(create(strategy, **params), graph, steps, train_images)
     return runner, runner.strategy.make_weights(graph.connection_ids)
 
 
@@ -52,6 +58,9 @@ class StrategyHooks(TrainHooks):
     def after_step(self, model: nn.Module, step: int) -> None:
         model.backbone.neck = self.runner.after_step(model.backbone.neck, step)
 
+    def connection_settings(self) -> Mapping[str, Any]:
+        return self.runner.strategy.params
+
     def state_dict(self) -> dict[str, Any]:
         return self.runner.state_dict()
 
@@ -67,15 +76,17 @@ def detector_with_strategy(
     strategy: str,
     params: Mapping[str, Any],
     steps: int,
+    train_images: int,
     seed: int,
 ) -> tuple[nn.Module, StrategyHooks | None]:
     """A run's detector, initialised from ``seed``, with its strategy's weight object, and
-    the strategy's hooks (None for a module neck); ``steps`` is the training budget.
+    the strategy's hooks (None for a module neck); ``steps`` and ``train_images`` are the
+    training budget and the size of the training set.
 
     Call ``hooks.start(model)`` before training: a strategy that prunes at step 0 (random)
     changes the neck there.
     """
     torch.manual_seed(seed)
-    runner, weights = strategy_setup(strategy, params, neck, profile.levels, steps)
+    runner, weights = strategy_setup(strategy, params, neck, profile.levels, steps, train_images)
     model = detector_from_profile(profile, kind, neck, num_classes, weights)
     return model, StrategyHooks(runner) if runner is not None else None

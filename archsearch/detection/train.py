@@ -3,7 +3,9 @@
 The paper's settings (sec. 4.1.2): SGD with momentum 0.9 and weight decay 1e-4, the
 learning rate by the linear scaling rule (Goyal et al. 2017: proportional to the batch),
 with a linear warm-up. A `TrainHooks` object is called at every step, so a pruning strategy
-can add a loss term, observe gradients, and swap in a smaller neck.
+can add a loss term, observe gradients, and swap in a smaller neck. The neck's connection
+weights train under an optimizer of their own, the one the hooks declare (a strategy's
+`connection_training` knobs), with the same learning-rate schedule as the detector.
 
 Resuming continues exactly: the checkpoint holds the model, optimizer, scheduler, AMP
 scaler, hooks and RNG states, the step, and the pruned graph of a `FusionNeck`; batches are
@@ -22,7 +24,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,8 @@ from archsearch.errors import ConfigError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write
 from archsearch.neck import FusionNeck
-from archsearch.strategies.optim import swap_neck_parameters
+from archsearch.strategies.base import connection_training
+from archsearch.strategies.optim import connection_optimizer, swap_neck_parameters
 
 SCHEDULES = ("cosine", "step", "constant")
 
@@ -143,6 +146,10 @@ class TrainHooks:
     def after_step(self, model: nn.Module, step: int) -> None:
         """Observe the model after optimizer step ``step``; prune by replacing the neck."""
 
+    def connection_settings(self) -> Mapping[str, Any]:
+        """How the neck's connection weights train: `connection_training`'s knobs."""
+        return {p.name: p.default for p in connection_training()}
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 
@@ -200,38 +207,60 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
         self.amp = config.amp and self.device.type == "cuda"
-        self.optimizer = torch.optim.SGD(
-            self._trainable(),
-            lr=config.lr,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-        )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: lr_factor(config, step)
-        )
+        detector, connections = self._parameter_sets()
+        self.optimizers = [
+            torch.optim.SGD(
+                detector, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+            )
+        ]
+        if connections:
+            settings = self.hooks.connection_settings()
+            self.optimizers.append(
+                connection_optimizer(connections, settings, config.lr, config.momentum)
+            )
+        self.schedulers = [
+            torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(config, step))
+            for optimizer in self.optimizers
+        ]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.step, self.elapsed = 0, 0.0
 
     def _trainable(self) -> list[nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
 
+    def _parameter_sets(self) -> list[list[nn.Parameter]]:
+        """The trainable parameters of each optimizer: the detector's, then the neck's
+        connection weights (empty for a neck without them), each in the model's order."""
+        neck = self.model.backbone.neck
+        weights = neck.weights.parameters() if isinstance(neck, FusionNeck) else ()
+        ids = {id(p) for p in weights}
+        trainable = self._trainable()
+        return [
+            [p for p in trainable if id(p) not in ids],
+            [p for p in trainable if id(p) in ids],
+        ]
+
     def train_step(self, batch: tuple[list, list]) -> dict[str, float]:
         """One optimizer step on ``batch``; returns the losses (before the step) and the lr."""
         images = [image.to(self.device) for image in batch[0]]
         targets = [_to(target, self.device) for target in batch[1]]
         self.model.train()
-        self.optimizer.zero_grad(set_to_none=True)
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, enabled=self.amp):
             losses = self._losses(images, targets, self.step + 1)
         total = sum(losses.values())
         self.scaler.scale(total).backward()
         if self.config.clip_norm:
-            self.scaler.unscale_(self.optimizer)
+            for optimizer in self.optimizers:
+                self.scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(self._trainable(), self.config.clip_norm)
-        lr = self.optimizer.param_groups[0]["lr"]
-        self.scaler.step(self.optimizer)
+        lr = self.optimizers[0].param_groups[0]["lr"]
+        for optimizer in self.optimizers:
+            self.scaler.step(optimizer)
         self.scaler.update()
-        self.scheduler.step()
+        for scheduler in self.schedulers:
+            scheduler.step()
         self.step += 1
         neck = self.model.backbone.neck
         self.hooks.after_step(self.model, self.step)
@@ -244,12 +273,13 @@ class Trainer:
     def _neck_replaced(self, old: nn.Module) -> None:
         """Train the model's new neck (a pruned ``old``) from now on.
 
-        The optimizer follows in place (`swap_neck_parameters`): surviving parameters keep
+        The optimizers follow in place (`swap_neck_parameters`): surviving parameters keep
         their momentum, connection weights keep theirs for the kept connections, and the
-        layout depends only on the model, so a resumed run rebuilds the same optimizer.
+        layout depends only on the model, so a resumed run rebuilds the same optimizers.
         """
         neck = self.model.backbone.neck = self.model.backbone.neck.to(self.device)
-        swap_neck_parameters(self.optimizer, old, neck, self._trainable())
+        for optimizer, params in zip(self.optimizers, self._parameter_sets(), strict=False):
+            swap_neck_parameters(optimizer, old, neck, params)
         self._wrap_training_step()  # DDP's gradient buckets are bound to the old parameters
 
     def _wrap_training_step(self) -> None:
@@ -315,8 +345,8 @@ class Trainer:
             "config": asdict(self.config),
             "graph": to_dict(neck.graph) if isinstance(neck, FusionNeck) else None,
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
+            "optimizers": [optimizer.state_dict() for optimizer in self.optimizers],
+            "schedulers": [scheduler.state_dict() for scheduler in self.schedulers],
             "scaler": self.scaler.state_dict(),
             "hooks": self.hooks.state_dict(),
             "rng": rng_state(),
@@ -342,8 +372,16 @@ class Trainer:
         if self.model.backbone.neck is not old:
             self._neck_replaced(old)
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        if "optimizers" not in state or len(state["optimizers"]) != len(self.optimizers):
+            raise ConfigError(
+                "the checkpoint's optimizers do not fit this run (written by an archsearch "
+                "that trained connection weights with the detector's optimizer?): "
+                "start the run afresh"
+            )
+        for optimizer, saved in zip(self.optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
+        for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):
+            scheduler.load_state_dict(saved)
         self.scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         self.step, self.elapsed = state["step"], state["elapsed"]

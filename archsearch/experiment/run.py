@@ -26,7 +26,7 @@ from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
 from archsearch.io import atomic_write_text
 from archsearch.neck import FusionNeck, neck_cost
-from archsearch.strategies import create
+from archsearch.strategies import PruningStrategy, create
 
 TIMING_IMAGES = 8
 CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
@@ -64,9 +64,10 @@ def run_profile(run: RunSpec) -> Profile:
 
 
 def run_detector(
-    run: RunSpec, profile: Profile, num_classes: int, steps: int = 1
+    run: RunSpec, profile: Profile, num_classes: int, steps: int = 1, train_images: int = 1
 ) -> tuple[torch.nn.Module, StrategyHooks | None]:
-    """The run's detector and its strategy's hooks (`detector_with_strategy`)."""
+    """The run's detector and its strategy's hooks (`detector_with_strategy`); the budget
+    (``steps`` over ``train_images`` images) matters for training only."""
     return detector_with_strategy(
         profile,
         run.detector,
@@ -75,6 +76,7 @@ def run_detector(
         run.strategy,
         run.params,
         steps,
+        train_images,
         run.seed,
     )
 
@@ -97,7 +99,7 @@ def prepare_trainer(
     save_spec(run, out_dir)
     train_set, val_set = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
-    model, hooks = run_detector(run, profile, train_set.num_classes, steps)
+    model, hooks = run_detector(run, profile, train_set.num_classes, steps, len(train_set))
     if hooks is not None:
         hooks.start(model)
     every = max(1, steps // CHECKPOINTS) if checkpoint_every is None else checkpoint_every
@@ -125,7 +127,7 @@ def execute(
     trainer, hooks, val_set = prepare_trainer(run, out_dir, progress=progress)
     runner = hooks.runner if hooks is not None else None
     steps = trainer.config.steps
-    shared = runner.strategy.shared_steps() if runner is not None else 0
+    shared = shared_steps(runner.strategy) if runner is not None else 0
     branch = out_dir.parent / run.dense_twin().id / f"{BRANCH}{shared}.pt"
     if trainer.checkpoint_path.is_file():
         trainer.load_checkpoint()
@@ -137,7 +139,7 @@ def execute(
         log.info("run %s continues the dense run at step %d", run.id, trainer.step)
     started = time.perf_counter()
     if runner is not None and run.strategy == "dense":
-        for stop in _branch_steps(dependents, runner.initial_graph, steps):
+        for stop in _branch_steps(dependents, runner.initial_graph, steps, runner.train_images):
             if stop > trainer.step:
                 trainer.fit(stop)
                 trainer.save_checkpoint(out_dir / f"{BRANCH}{stop}.pt")
@@ -165,13 +167,23 @@ def _watch(
             set_rng_state(state)
 
 
-def _branch_steps(dependents: Sequence[RunSpec], graph: FusionGraph, steps: int) -> list[int]:
+def shared_steps(strategy: PruningStrategy) -> int:
+    """`PruningStrategy.shared_steps`, or 0 when its connection weights train otherwise than
+    the dense run's (another optimizer, learning rate or decay): then nothing is shared."""
+    dense = create("dense").params
+    same = all(strategy.params.get(name) == value for name, value in dense.items())
+    return strategy.shared_steps() if same else 0
+
+
+def _branch_steps(
+    dependents: Sequence[RunSpec], graph: FusionGraph, steps: int, train_images: int
+) -> list[int]:
     """The steps at which ``dependents`` leave the dense run (0: they share nothing)."""
     found = set()
     for run in dependents:
         strategy = create(run.strategy, **run.params)
-        strategy.setup(graph, steps)
-        found.add(strategy.shared_steps())
+        strategy.setup(graph, steps, train_images)
+        found.add(shared_steps(strategy))
     return sorted(found - {0})
 
 
@@ -197,6 +209,8 @@ def _record(
             "data": run.data_name,
             "seed": run.seed,
             "strategy_params": run.params,
+            # every hyper-parameter in force, defaults included: defaults change over time
+            "strategy_settings": dict(runner.strategy.params) if runner is not None else {},
         },
         "metrics": metrics,
         "connections": len(neck.graph.connection_ids) if fusion else None,

@@ -241,35 +241,63 @@ def active_connections_figure(histories: Mapping[str, History]) -> Figure:
 
 
 def posterior_means_figure(
-    history: History, connections: Sequence[str] | None = None, k: int = 6
+    history: History,
+    connections: Sequence[str] | None = None,
+    k: int = 6,
+    criterion: str | None = None,
+    threshold: float | None = None,
 ) -> Figure:
-    """Means of a few connections against iterations (Figure 2, bottom).
+    """Means of a few connections against iterations (Figure 2, bottom), and beside them the
+    score the strategy pruned by (its ``criterion``) when the history has one, with the
+    ``threshold`` it cut at: the separation of kept and pruned connections as it happens.
 
     By default `pick_connections`: a mix of kept and pruned ones. A pruned connection's line
     ends with a cross at its last value.
     """
     chosen = list(connections) if connections is not None else pick_connections(history, k)
-    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
-    ax = fig.subplots()
-    for connection in chosen:
-        values = np.asarray(history.mean[connection], dtype=float)
-        (line,) = ax.plot(history.steps, values, lw=1.6, label=connection)
+    scored = any(math.isfinite(v) for c in chosen for v in history.score.get(c, ()))
+    fig = Figure(figsize=(11.0 if scored else 6.4, 4.0), layout="constrained")
+    axes = fig.subplots(1, 2 if scored else 1, squeeze=False)[0]
+    _trajectories(axes[0], history.steps, {c: history.mean[c] for c in chosen})
+    axes[0].axhline(0, color="#343a40", lw=0.6)
+    axes[0].set_ylabel("posterior mean")
+    if scored:
+        _trajectories(axes[1], history.steps, {c: history.score[c] for c in chosen})
+        axes[1].set_ylabel(f"pruning criterion: {criterion or 'score'}")
+        if threshold is not None:
+            axes[1].axhline(threshold, color="#c92a2a", lw=1.0, ls="--", label="threshold")
+        if _spans_decades(history, chosen):
+            axes[1].set_yscale("log")
+    axes[0].legend(fontsize="x-small", frameon=False, title="× pruned", title_fontsize="x-small")
+    if scored and threshold is not None:
+        axes[1].legend(handles=axes[1].lines[-1:], fontsize="x-small", frameon=False)
+    return fig
+
+
+def _trajectories(ax: Axes, steps: Sequence[int], series: Mapping[str, Sequence[float]]) -> None:
+    """One line per connection; a pruned one's line ends with a cross at its last value."""
+    for connection, raw in series.items():
+        values = np.asarray(raw, dtype=float)
+        (line,) = ax.plot(steps, values, lw=1.6, label=connection)
         finite = np.flatnonzero(np.isfinite(values))
         if len(finite) and finite[-1] < len(values) - 1:
             ax.plot(
-                history.steps[finite[-1]],
+                steps[finite[-1]],
                 values[finite[-1]],
                 "x",
                 color=line.get_color(),
                 markersize=8,
                 markeredgewidth=2,
             )
-    ax.axhline(0, color="#343a40", lw=0.6)
     ax.set_xlabel("iteration")
-    ax.set_ylabel("posterior mean")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="x-small", frameon=False, title="× pruned", title_fontsize="x-small")
-    return fig
+
+
+def _spans_decades(history: History, connections: Sequence[str]) -> bool:
+    """Whether the positive scores of ``connections`` span more than two decades (SNR)."""
+    values = np.asarray([history.score[c] for c in connections], dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    return positive.size > 0 and positive.max() > 100 * positive.min()
 
 
 def pick_connections(history: History, k: int = 6) -> list[str]:

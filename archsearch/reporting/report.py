@@ -144,7 +144,12 @@ def _run_figures(
         fig = architecture_figure(record_graph(record, "initial_graph"), graph, weights, title)
         figures.append((f"architecture, {label}", save_figure(fig, folder / f"architecture-{run}")))
     if history is not None and row["variational"]:
-        fig = posterior_means_figure(history)
+        from archsearch.strategies.criteria import threshold_of  # a history means torch anyway
+
+        settings = record["settings"].get("strategy_settings") or {}
+        criterion = settings.get("criterion")
+        threshold = threshold_of(settings) if criterion is not None else None
+        fig = posterior_means_figure(history, criterion=criterion, threshold=threshold)
         fig.suptitle(f"{label}: posterior means, seed {row['seed']}")
         path = folder / f"posterior-means-{run}"
         figures.append((f"posterior means, {label}", save_figure(fig, path)))

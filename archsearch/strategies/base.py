@@ -10,11 +10,14 @@ A strategy has a small life cycle that a `StrategyRunner` drives from any traini
 
 Hyper-parameters are declared as class data (`HyperParameter`, with a default and a tuning
 range), so that the CLI lists them, configs are checked against them and a tuner can search
-them, for a third-party strategy exactly as for a built-in.
+them, for a third-party strategy exactly as for a built-in. Every strategy also has the knobs
+of the optimizer that trains its connection weights (`connection_training`): a subclass that
+does not declare them gets the defaults, one that lists ``*connection_training(...)`` its own.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,7 +37,10 @@ class HyperParameter:
     """One knob of a strategy: its default, what it means, and its range for tuning.
 
     ``low``/``high`` bound a numeric search (``log`` for a log scale); ``choices`` lists the
-    values of a categorical one. A parameter with neither is not tuned.
+    values of a categorical one. A parameter with neither is not tuned. ``choices`` are the
+    only values a parameter takes; ``minimum`` is the smallest value a numeric one takes (the
+    tuning range may be narrower). `check` enforces both, and that a numeric default gets a
+    number.
     """
 
     name: str
@@ -44,6 +50,7 @@ class HyperParameter:
     high: float | None = None
     log: bool = False
     choices: tuple | None = None
+    minimum: float | None = None
 
     @property
     def tunable(self) -> bool:
@@ -57,8 +64,58 @@ class HyperParameter:
             span = f" range [{self.low}, {self.high}]{' log' if self.log else ''}"
         return f"{self.name}={self.default!r}{span}: {self.doc}"
 
+    def check(self, value: Any) -> None:
+        """`ConfigError` naming this parameter and what it takes when ``value`` is not valid."""
+        if self.choices is not None:
+            if value not in self.choices:
+                allowed = ", ".join(repr(c) for c in self.choices)
+                raise ConfigError(f"{self.name}: {value!r} is not one of {allowed}")
+            return
+        numeric = self.minimum is not None or isinstance(self.default, int | float)
+        if value is None or isinstance(self.default, bool) or not numeric:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise ConfigError(f"{self.name}: {value!r} is not a number")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{self.name}: {value!r} is below its minimum {self.minimum}")
 
-TARGET = HyperParameter("target", None, "connections to keep (None: the method decides)")
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+def connection_training(
+    optimizer: str = "sgd", lr: float | None = None, decay: float = 0.0
+) -> tuple[HyperParameter, ...]:
+    """The knobs of the optimizer that trains the connection weights, with these defaults.
+
+    The connection weights (a deterministic vector, or a posterior's means and scales) get
+    an optimizer of their own beside the detector's SGD, under the same learning-rate
+    schedule: ``connection_lr`` None is the detector's learning rate, and ``"sgd"`` uses the
+    detector's momentum. Weight decay defaults to none: for a posterior it would pull the
+    variances toward 1 against the KL (the regularizer the method already has), and
+    EfficientDet exempts its fusion weights from it too.
+    """
+    return (
+        HyperParameter(
+            "connection_optimizer",
+            optimizer,
+            "optimizer of the connection weights",
+            choices=OPTIMIZERS,
+        ),
+        HyperParameter(
+            "connection_lr",
+            lr,
+            "their learning rate (None: the detector's)",
+            low=1e-4,
+            high=0.1,
+            log=True,
+            minimum=0.0,
+        ),
+        HyperParameter("connection_decay", decay, "their weight decay", minimum=0.0),
+    )
+
+
+TARGET = HyperParameter("target", None, "connections to keep (None: the method decides)", minimum=1)
 
 
 @dataclass(frozen=True)
@@ -81,7 +138,14 @@ class PruningStrategy:
     """
 
     name: ClassVar[str] = "strategy"
-    hyperparameters: ClassVar[tuple[HyperParameter, ...]] = ()
+    hyperparameters: ClassVar[tuple[HyperParameter, ...]] = connection_training()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every subclass the `connection_training` knobs it does not declare itself."""
+        super().__init_subclass__(**kwargs)
+        own = {p.name for p in cls.hyperparameters}
+        defaults = (p for p in connection_training() if p.name not in own)
+        cls.hyperparameters = (*cls.hyperparameters, *defaults)
 
     def __init__(self, **params: Any) -> None:
         declared = {p.name: p for p in self.hyperparameters}
@@ -91,14 +155,20 @@ class PruningStrategy:
             raise ConfigError(
                 f"strategy {self.name!r} has no hyper-parameter {unknown[0]!r}; known: {known}"
             )
+        for name, value in params.items():
+            try:
+                declared[name].check(value)
+            except ConfigError as error:
+                raise ConfigError(f"strategy {self.name!r}, hyper-parameter {error}") from None
         self.params = {name: params.get(name, p.default) for name, p in declared.items()}
         for name, value in self.params.items():
             setattr(self, name, value)
-        self.total_steps = 0
+        self.total_steps, self.train_images = 0, 1
 
-    def setup(self, graph: FusionGraph, total_steps: int) -> None:
-        """Called once before training with the initial graph and the step budget."""
-        self.total_steps = total_steps
+    def setup(self, graph: FusionGraph, total_steps: int, train_images: int) -> None:
+        """Called once before training with the initial graph, the step budget and the
+        number of training images (the N that per-datum terms such as a KL divide by)."""
+        self.total_steps, self.train_images = total_steps, train_images
 
     def make_weights(self, connection_ids: Sequence[str]) -> ConnectionWeights:
         """The weight object of the neck; deterministic scalars unless overridden."""
@@ -110,6 +180,12 @@ class PruningStrategy:
 
     def observe(self, neck: FusionNeck, step: int) -> None:
         """Look at the neck after optimizer step ``step``; gradients are still in place."""
+
+    def scores(self, neck: FusionNeck) -> torch.Tensor | None:
+        """The per-connection quantity this strategy prunes by (ordered like
+        ``neck.graph.connection_ids``), recorded in the history at every step; None when
+        it has none (yet)."""
+        return None
 
     def decide(self, neck: FusionNeck, step: int) -> Decision | None:
         """Connections to keep after ``step`` (0: before training), or None to go on."""

@@ -25,14 +25,16 @@ class LotteryTicket(RoundsToTarget):
     """Iterative magnitude pruning with rewinding of the neck's surviving parameters."""
 
     hyperparameters = (
-        HyperParameter("target", 9, "connections to keep"),
-        HyperParameter("prune_start", 0.4, "first round, as a fraction of training", 0.2, 0.8),
-        HyperParameter("rounds", 3, "train-prune-rewind rounds", low=1, high=6),
+        HyperParameter("target", 9, "connections to keep", minimum=1),
+        HyperParameter(
+            "prune_start", 0.4, "first round, as a fraction of training", 0.2, 0.8, minimum=0.0
+        ),
+        HyperParameter("rounds", 3, "train-prune-rewind rounds", low=1, high=6, minimum=1),
         HyperParameter("rewind", 0.0, "rewind point, as a fraction of training", 0.0, 0.2),
     )
 
-    def setup(self, graph, total_steps: int) -> None:
-        super().setup(graph, total_steps)
+    def setup(self, graph, total_steps: int, train_images: int) -> None:
+        super().setup(graph, total_steps, train_images)
         self.rewind_step = round(self.rewind * total_steps)
         self.snapshot = None
 

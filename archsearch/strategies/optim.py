@@ -1,4 +1,8 @@
-"""Keeping an optimizer going across a recompiled neck: one function for every loop.
+"""The connection weights' optimizer, and keeping optimizers going across a recompiled neck.
+
+`connection_optimizer` builds the optimizer a strategy declares for its connection weights
+(`archsearch.strategies.base.connection_training`); the trainer and any other loop call it,
+so a strategy's weights train the same way everywhere.
 
 `FusionNeck.pruned` reuses the module objects of surviving blocks and laterals, so their
 parameters, and their optimizer state, survive by identity. Only the weight object is new:
@@ -9,12 +13,32 @@ precision factor, re-factorized over the kept connections) restart with empty st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from archsearch.neck import FusionNeck
+
+
+def connection_optimizer(
+    params: Iterable[nn.Parameter],
+    settings: Mapping[str, Any],
+    lr: float,
+    momentum: float = 0.9,
+) -> torch.optim.Optimizer:
+    """The optimizer of the connection weights ``params`` under a strategy's ``settings``
+    (its ``params``: ``connection_optimizer``, ``connection_lr``, ``connection_decay``).
+
+    ``lr`` and ``momentum`` are the detector's: the learning rate when ``connection_lr`` is
+    None, and SGD's momentum.
+    """
+    rate = lr if settings["connection_lr"] is None else settings["connection_lr"]
+    decay = settings["connection_decay"]
+    if settings["connection_optimizer"] == "adam":
+        return torch.optim.Adam(params, lr=rate, weight_decay=decay)
+    return torch.optim.SGD(params, lr=rate, momentum=momentum, weight_decay=decay)
 
 
 def swap_neck_parameters(

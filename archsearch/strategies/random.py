@@ -14,7 +14,7 @@ class RandomPruning(PruningStrategy):
     """Keeps ``target`` connections drawn at random (valid neck guaranteed) at step 0."""
 
     hyperparameters = (
-        HyperParameter("target", 9, "connections to keep"),
+        HyperParameter("target", 9, "connections to keep", minimum=1),
         HyperParameter("seed", 0, "seed of the draw (the same seed, the same architecture)"),
     )
 

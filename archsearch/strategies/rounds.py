@@ -1,45 +1,80 @@
 """Bases of the strategies that prune in rounds: one setup and one decision rule each.
 
-`ThresholdRounds` (Lasso and the variational priors) drops the connections whose mean
-weight is under ``threshold`` at each round, capping the count at ``target`` at the last.
+`ThresholdRounds` (Lasso and the variational priors) drops the connections whose pruning
+criterion (`archsearch.strategies.criteria`) is under ``threshold`` at each round, capping
+the count at ``target`` at the last; its subclasses declare `threshold_knobs`.
 `RoundsToTarget` (Taylor, lottery ticket) keeps geometrically fewer connections at each
 round, down to ``target``. A subclass declares the hyper-parameters the base reads
-(``prune_start``, ``rounds``, ``target``, and ``threshold`` for `ThresholdRounds`).
+(``prune_start``, ``rounds``, ``target``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import torch.nn.functional as F
+import torch
 
 from archsearch.graph import FusionGraph, select_top
-from archsearch.strategies.base import Decision, PruningStrategy, pruning_steps, round_counts
+from archsearch.strategies.base import (
+    TARGET,
+    Decision,
+    HyperParameter,
+    PruningStrategy,
+    pruning_steps,
+    round_counts,
+)
+from archsearch.strategies.criteria import criterion_values, threshold_of
 from archsearch.strategies.scoring import as_scores, keep_above
 
 
+def threshold_knobs(criteria: tuple[str, ...], rounds: int) -> tuple[HyperParameter, ...]:
+    """The hyper-parameters `ThresholdRounds` reads: ``criteria`` are the strategy's
+    choices (the first is the default), ``rounds`` its default number of rounds."""
+    return (
+        HyperParameter("criterion", criteria[0], "what the threshold cuts", choices=criteria),
+        HyperParameter(
+            "threshold",
+            None,
+            "prune under this (None: the criterion's default)",
+            low=0.005,
+            high=0.5,
+            log=True,
+            minimum=0.0,
+        ),
+        HyperParameter(
+            "prune_start", 0.3, "first round, as a fraction of training", 0.1, 0.8, minimum=0.0
+        ),
+        HyperParameter("rounds", rounds, "pruning rounds", low=1, high=8, minimum=1),
+        TARGET,
+    )
+
+
 class ThresholdRounds(PruningStrategy):
-    """Rounds from ``prune_start`` that keep the connections whose ``ReLU(mean)`` reaches
+    """Rounds from ``prune_start`` that keep the connections whose ``criterion`` reaches
     ``threshold``; the last round also caps the count at ``target`` when it is set."""
 
-    def setup(self, graph: FusionGraph, total_steps: int) -> None:
-        super().setup(graph, total_steps)
+    def setup(self, graph: FusionGraph, total_steps: int, train_images: int) -> None:
+        super().setup(graph, total_steps, train_images)
         self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
+        self.cut = threshold_of(self.params)
+
+    def scores(self, neck) -> torch.Tensor:
+        return criterion_values(self.criterion, neck.graph, neck.weights)
 
     def decide(self, neck, step: int) -> Decision | None:
         if step not in self.schedule:
             return None
         cap = self.target if step == self.schedule[-1] else None
-        scores = as_scores(neck.graph, F.relu(neck.weights.mean()))
-        return Decision(keep_above(neck.graph, scores, self.threshold, cap))
+        scores = as_scores(neck.graph, self.scores(neck))
+        return Decision(keep_above(neck.graph, scores, self.cut, cap))
 
 
 class RoundsToTarget(PruningStrategy):
     """Rounds from ``prune_start`` whose kept counts fall geometrically to ``target``:
     ``counts`` maps each round's step to the connections it keeps."""
 
-    def setup(self, graph: FusionGraph, total_steps: int) -> None:
-        super().setup(graph, total_steps)
+    def setup(self, graph: FusionGraph, total_steps: int, train_images: int) -> None:
+        super().setup(graph, total_steps, train_images)
         self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
         counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
         self.counts = dict(zip(self.schedule, counts, strict=True))

@@ -4,8 +4,9 @@ The runner owns what every strategy shares: building the neck with the strategy'
 applying a `Decision` (prune the graph, recompile the smaller neck, rewind survivors) and
 recording the `History`. A training loop calls::
 
-    runner = StrategyRunner(strategy, graph, total_steps)
+    runner = StrategyRunner(strategy, graph, total_steps, train_images)
     neck = runner.start(runner.build_neck(in_channels, channels))
+    optimizer = connection_optimizer(neck.weights.parameters(), strategy.params, lr)
     for step in range(1, total_steps + 1):
         loss = task_loss + (runner.penalty(neck, step) or 0)
         loss.backward(); optimizer.step()
@@ -15,8 +16,9 @@ recording the `History`. A training loop calls::
             neck = smaller
         optimizer.zero_grad()
 
-The runner never touches the optimizer: the loop owns it (`swap_neck_parameters` keeps the
-momentum of every surviving connection).
+The runner never touches the optimizer: the loop owns it, builds the connection weights'
+one as the strategy declares (`connection_optimizer`), and keeps it going across prunings
+(`swap_neck_parameters` keeps the momentum of every surviving connection).
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ from archsearch.strategies.history import History
 
 
 class StrategyRunner:
-    """One strategy applied to one graph over ``total_steps`` optimizer steps."""
+    """One strategy applied to one graph over ``total_steps`` optimizer steps of a data set
+    of ``train_images`` images."""
 
-    def __init__(self, strategy: PruningStrategy, graph: FusionGraph, total_steps: int) -> None:
+    def __init__(
+        self, strategy: PruningStrategy, graph: FusionGraph, total_steps: int, train_images: int
+    ) -> None:
         self.strategy = strategy
         self.initial_graph = graph.validate()
         self.graph = graph
-        self.total_steps = total_steps
+        self.total_steps, self.train_images = total_steps, train_images
         self.history = History.for_connections(graph.connection_ids)
         self.prunings: list[int] = []
 
@@ -50,9 +55,9 @@ class StrategyRunner:
 
     def start(self, neck: FusionNeck) -> FusionNeck:
         """Set the strategy up and apply its step-0 decision (e.g. random pruning)."""
-        self.strategy.setup(self.graph, self.total_steps)
+        self.strategy.setup(self.graph, self.total_steps, self.train_images)
         neck = self._apply(neck, self.strategy.decide(neck, 0), 0)
-        self.history.record(0, neck.weights)
+        self._record(0, neck)
         return neck
 
     def penalty(self, neck: FusionNeck, step: int) -> torch.Tensor | None:
@@ -62,8 +67,11 @@ class StrategyRunner:
         """Observe, maybe prune, record; returns the neck to train from now on."""
         self.strategy.observe(neck, step)
         neck = self._apply(neck, self.strategy.decide(neck, step), step)
-        self.history.record(step, neck.weights)
+        self._record(step, neck)
         return neck
+
+    def _record(self, step: int, neck: FusionNeck) -> None:
+        self.history.record(step, neck.weights, self.strategy.scores(neck))
 
     def _apply(self, neck: FusionNeck, decision: Decision | None, step: int) -> FusionNeck:
         unchanged = decision is None or (
@@ -93,5 +101,5 @@ class StrategyRunner:
         self.graph = from_dict(state["graph"], source="checkpoint")
         self.history = History.from_dict(state["history"])
         self.prunings = list(state["prunings"])
-        self.strategy.setup(self.initial_graph, self.total_steps)
+        self.strategy.setup(self.initial_graph, self.total_steps, self.train_images)
         self.strategy.load_state_dict(state["strategy"])

@@ -34,14 +34,16 @@ class Taylor(RoundsToTarget):
     """
 
     hyperparameters = (
-        HyperParameter("target", 9, "connections to keep"),
-        HyperParameter("prune_start", 0.5, "first round, as a fraction of training", 0.2, 0.8),
-        HyperParameter("rounds", 4, "pruning rounds", low=1, high=8),
+        HyperParameter("target", 9, "connections to keep", minimum=1),
+        HyperParameter(
+            "prune_start", 0.5, "first round, as a fraction of training", 0.2, 0.8, minimum=0.0
+        ),
+        HyperParameter("rounds", 4, "pruning rounds", low=1, high=8, minimum=1),
         HyperParameter("window", 0.1, "steps accumulated before a round (fraction)", 0.02, 0.3),
     )
 
-    def setup(self, graph, total_steps: int) -> None:
-        super().setup(graph, total_steps)
+    def setup(self, graph, total_steps: int, train_images: int) -> None:
+        super().setup(graph, total_steps, train_images)
         self.importance: torch.Tensor | None = None
 
     @property
@@ -58,6 +60,10 @@ class Taylor(RoundsToTarget):
             return
         current = taylor_importance(neck.weights)
         self.importance = current if self.importance is None else self.importance + current
+
+    def scores(self, neck) -> torch.Tensor | None:
+        """The importance accumulated in the current window (None outside a window)."""
+        return self.importance
 
     def decide(self, neck, step: int) -> Decision | None:
         if step not in self.counts or self.importance is None:

@@ -16,12 +16,18 @@ from collections import defaultdict
 from archsearch.reporting.records import load_records
 
 
+def run_label(settings: dict) -> str:
+    """``strategy`` and the hyper-parameters the experiment file set, e.g. ``ard target=9``."""
+    params = settings.get("strategy_params") or {}
+    return " ".join([settings["strategy"], *(f"{k}={params[k]}" for k in sorted(params))])
+
+
 def paired_gaps(records: list[dict], reference: str) -> dict[str, list[float]]:
-    """``{strategy: [AP − reference AP, per seed both have]}``."""
+    """``{run label: [AP − reference AP, per seed both have]}`` (`run_label`)."""
     ap = defaultdict(dict)
     for record in records:
         settings = record["settings"]
-        ap[settings["strategy"]][settings["seed"]] = record["metrics"]["AP"]
+        ap[run_label(settings)][settings["seed"]] = record["metrics"]["AP"]
     base = ap[reference]
     return {
         strategy: [ap[strategy][seed] - base[seed] for seed in sorted(ap[strategy]) if seed in base]
@@ -38,7 +44,7 @@ def main() -> None:
     for strategy, gaps in paired_gaps(load_records(args.records), args.reference).items():
         spread = f" ± {statistics.stdev(gaps):.3f}" if len(gaps) > 1 else ""
         per_seed = " / ".join(f"{g:+.3f}" for g in gaps)
-        print(f"{strategy:10s} {statistics.mean(gaps):+.3f}{spread}  ({per_seed})")
+        print(f"{strategy:32s} {statistics.mean(gaps):+.3f}{spread}  ({per_seed})")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def train(out_dir: Path | None) -> Trainer:
     torch.manual_seed(0)
     graph = dense()
     strategy = create("lottery", target=9, rounds=1, prune_start=0.5)
-    runner = StrategyRunner(strategy, graph, STEPS)
+    runner = StrategyRunner(strategy, graph, STEPS, len(_dataset()))
     model = ToyDetector(runner.build_neck([4, 4, 4], 8))
     hooks = StrategyHooks(runner)
     hooks.start(model)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from archsearch.detection.profiles import detector_from_profile
+from archsearch.detection.pruning import detector_with_strategy
 from archsearch.detection.train import StepBatches, Trainer, TrainHooks, lr_factor
 from archsearch.graph import select_top
 from archsearch.neck import FusionNeck
@@ -39,15 +40,24 @@ class CountingPruner(TrainHooks):
 
 def _trainer(out_dir=None, hooks=None, steps=3, checkpoint_every=0):
     torch.manual_seed(0)
-    model = detector_from_profile(TINY, "faster_rcnn", "dense", num_classes=4)
+    if hooks == "ard":
+        model, hooks = detector_with_strategy(
+            TINY, "faster_rcnn", "dense", 4, "ard", {}, steps, 4, 0
+        )
+        hooks.start(model)
+    else:
+        model = detector_from_profile(TINY, "faster_rcnn", "dense", num_classes=4)
     config = TINY.train_config(4, seed=1, checkpoint_every=checkpoint_every, log_every=1)
     config = type(config)(**{**config.__dict__, "steps": steps})
     return Trainer(model, TinyScenes(4), config, hooks, out_dir, "cpu", progress=False)
 
 
-@pytest.mark.parametrize("hooks", [None, CountingPruner], ids=["plain", "pruned"])
+@pytest.mark.parametrize(
+    "hooks", [None, CountingPruner, lambda: "ard"], ids=["plain", "pruned", "ard-adam"]
+)
 def test_resume_reproduces_the_next_loss(tmp_path, hooks):
-    """The next two losses: the first needs the weights and RNG, the second the momentum."""
+    """The next two losses: the first needs the weights and RNG, the second the momentum
+    (and, for ARD, the state of the connection weights' own Adam)."""
     full = _trainer(tmp_path / "full", hooks and hooks(), steps=4).fit()
     first = _trainer(tmp_path / "cut", hooks and hooks(), steps=4)
     first.fit(stop=2)
@@ -57,7 +67,7 @@ def test_resume_reproduces_the_next_loss(tmp_path, hooks):
     last = resumed.fit()
     assert [r["step"] for r in last] == [3, 4]
     assert [r["loss"] for r in last] == [r["loss"] for r in full[2:]]
-    if hooks:
+    if hooks is CountingPruner:
         assert resumed.hooks.calls == 4
         assert len(resumed.model.backbone.neck.graph.connection_ids) <= 9
     lines = (tmp_path / "cut" / "log.jsonl").read_text().splitlines()
@@ -70,20 +80,42 @@ def test_a_pruned_neck_keeps_the_momentum_of_what_survives():
     captured = {}
     swap = trainer.hooks.after_step
 
+    detector, connections = trainer.optimizers
+
     def capture(model, step):
-        captured["momentum"] = trainer.optimizer.state[old.weights.values]["momentum_buffer"]
+        captured["momentum"] = connections.state[old.weights.values]["momentum_buffer"]
         swap(model, step)
 
     trainer.hooks.after_step = capture
     trainer.fit(stop=1)
     neck = trainer.model.backbone.neck
     assert isinstance(neck, FusionNeck) and neck is not old
-    assert next(neck.laterals.parameters()) in trainer.optimizer.state
-    held = [id(p) for g in trainer.optimizer.param_groups for p in g["params"]]
-    assert held == [id(p) for p in trainer.model.parameters()]
+    assert next(neck.laterals.parameters()) in detector.state
+    held = [id(p) for o in trainer.optimizers for g in o.param_groups for p in g["params"]]
+    assert held == [id(p) for p in trainer.model.parameters() if p is not neck.weights.values] + [
+        id(neck.weights.values)
+    ]
     kept = old.weights.indices(neck.weights.connection_ids)
-    momentum = trainer.optimizer.state[neck.weights.values]["momentum_buffer"]
+    momentum = connections.state[neck.weights.values]["momentum_buffer"]
     assert torch.equal(momentum, captured["momentum"][kept])
+
+
+def test_connection_weights_train_under_the_optimizer_their_strategy_declares():
+    """ARD's means and log-variances: their own Adam at the declared rate, no weight decay,
+    on the detector's schedule; the detector's SGD does not hold them."""
+    trainer = _trainer(hooks="ard", steps=4)
+    detector, connections = trainer.optimizers
+    weights = {id(p) for p in trainer.model.backbone.neck.weights.parameters()}
+    assert {id(p) for g in connections.param_groups for p in g["params"]} == weights
+    assert not weights & {id(p) for g in detector.param_groups for p in g["params"]}
+    assert isinstance(connections, torch.optim.Adam) and isinstance(detector, torch.optim.SGD)
+    assert connections.defaults["weight_decay"] == 0.0
+    assert detector.defaults["weight_decay"] == trainer.config.weight_decay
+    trainer.fit(stop=2)
+    factor = lr_factor(trainer.config, 2)
+    assert connections.param_groups[0]["lr"] == pytest.approx(0.01 * factor)
+    assert detector.param_groups[0]["lr"] == pytest.approx(trainer.config.lr * factor)
+    assert all(p.grad is not None for p in trainer.model.backbone.neck.weights.parameters())
 
 
 def test_learning_rate_scales_with_the_batch_and_warms_up():

@@ -74,3 +74,20 @@ def test_pick_connections_mixes_kept_and_pruned():
     assert all(c in final.connection_ids for c, a in zip(chosen, alive, strict=True) if a)
     figure = posterior_means_figure(history, connections=chosen[:2])
     assert [line.get_label() for line in figure.axes[0].get_lines()][:1] == [chosen[0]]
+
+
+def test_the_pruning_criterion_is_drawn_beside_the_means_with_its_threshold():
+    _, history = pruned_run(0)
+    for connection, means in history.mean.items():
+        history.score[connection] = [m * m / 0.1 for m in means]  # an SNR with variance 0.1
+    chosen = pick_connections(history, k=4)
+    figure = posterior_means_figure(history, chosen, criterion="snr", threshold=0.05)
+    means, scores = figure.axes
+    assert {line.get_label() for line in scores.get_lines()} >= {*chosen, "threshold"}
+    drawn = next(line for line in scores.get_lines() if line.get_label() == chosen[0])
+    assert list(drawn.get_ydata()) == history.score[chosen[0]]
+    threshold = next(line for line in scores.get_lines() if line.get_label() == "threshold")
+    assert list(threshold.get_ydata()) == [0.05, 0.05]
+    assert scores.get_ylabel() == "pruning criterion: snr"
+    history.score = {c: [math.nan] * len(history.steps) for c in history.connection_ids}
+    assert len(posterior_means_figure(history, chosen).axes) == 1

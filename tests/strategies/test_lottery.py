@@ -9,7 +9,7 @@ from tests.strategies.toy import CHANNELS, IN_CHANNELS, PlantedWiring
 
 def test_lottery_rewinds_survivors_to_the_saved_values():
     torch.manual_seed(0)
-    runner = StrategyRunner(create("lottery", rounds=1, prune_start=0.5), dense(), 10)
+    runner = StrategyRunner(create("lottery", rounds=1, prune_start=0.5), dense(), 10, 100)
     neck = runner.start(runner.build_neck(IN_CHANNELS, CHANNELS))
     initial = {k: v.clone() for k, v in neck.state_dict().items()}
     initial_weights = neck.weights.values.detach().clone()

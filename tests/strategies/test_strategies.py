@@ -68,7 +68,7 @@ def test_threshold_strategies_keep_exactly_the_means_above_the_threshold(name, t
     weights = _weights_with_means(name, graph.connection_ids, means)
     neck = FusionNeck(graph, [4, 4, 4], 4, weights)
     strategy = create(name, threshold=0.1, rounds=1, target=target)
-    strategy.setup(graph, total_steps=10)
+    strategy.setup(graph, total_steps=10, train_images=100)
     assert strategy.decide(neck, strategy.schedule[0] - 1) is None
     decision = strategy.decide(neck, strategy.schedule[0])
     if target is None:
@@ -127,7 +127,9 @@ def test_unknown_hyperparameter_and_strategy_are_config_errors():
 def test_ard_recovers_the_planted_signal_levels():
     """Only P3's input carries the teacher's signal: ARD keeps its connections and prunes
     most connections leaving the other input levels (seeded)."""
-    strategy = create("ard", kl_factor=1e-4, prune_start=0.6, rounds=3, threshold=0.1)
+    strategy = create(
+        "ard", kl_factor=0.1, prune_start=0.6, rounds=3, threshold=0.1, connection_lr=0.05
+    )
     runner, neck, _ = train_toy(strategy, steps=150, seed=0)
     kept = neck.graph.connection_ids
     signal = [c for c in kept if source_level(c) == 3]

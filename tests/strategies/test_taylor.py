@@ -22,7 +22,7 @@ def test_taylor_importance_equals_grad_times_weight_squared():
     expected = (grad * w.detach()).square()
 
     strategy = create("taylor", prune_start=0.5, rounds=1, window=1.0)
-    strategy.setup(neck.graph, total_steps=10)
+    strategy.setup(neck.graph, total_steps=10, train_images=100)
     sum(v.square().mean() for v in neck(features).values()).backward()
     strategy.observe(neck, 1)
     strategy.observe(neck, 2)  # accumulates: twice the same gradient

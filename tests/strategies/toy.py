@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from archsearch.graph import dense, input_name
 from archsearch.neck import FusionNeck, backbone_shapes
 from archsearch.strategies import PruningStrategy, StrategyRunner
-from archsearch.strategies.optim import swap_neck_parameters
+from archsearch.strategies.optim import connection_optimizer, swap_neck_parameters
 from archsearch.weights import DeterministicWeights
 
 CHANNELS = 8
@@ -68,14 +68,23 @@ class PlantedWiring:
         return sum(F.mse_loss(out[k], target[k]) for k in out)
 
 
-def train_toy(strategy: PruningStrategy, steps: int = 120, seed: int = 0, lr: float = 0.05):
-    """Train a student P3–P7 dense neck under ``strategy``; return (runner, neck, losses)."""
+def train_toy(
+    strategy: PruningStrategy,
+    steps: int = 120,
+    seed: int = 0,
+    lr: float = 0.05,
+    train_images: int = 1000,
+):
+    """Train a student P3–P7 dense neck under ``strategy``, its connection weights by the
+    optimizer the strategy declares (the trainer's `connection_optimizer`; ``lr`` is the
+    "detector's" learning rate); return (runner, neck, losses). ``train_images`` is the N
+    a KL is divided by: the toy draws fresh maps every step."""
     task = PlantedWiring(seed=seed)
-    runner = StrategyRunner(strategy, dense(), steps)
+    runner = StrategyRunner(strategy, dense(), steps, train_images)
     neck = runner.build_neck(IN_CHANNELS, CHANNELS)
     task.initialise(neck)
     neck = runner.start(neck)
-    optimizer = torch.optim.Adam(neck.weights.parameters(), lr=lr)
+    optimizer = connection_optimizer(neck.weights.parameters(), strategy.params, lr)
     losses = []
     for step in range(1, steps + 1):
         loss = task.loss(neck)

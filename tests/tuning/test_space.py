@@ -27,8 +27,12 @@ def test_the_papers_knobs_are_searched_on_a_log_scale_where_they_span_decades():
     assert not is_integer(declared[("lottery", "rewind")])
 
 
-def test_dense_and_random_have_nothing_to_search():
-    assert searched(get("dense"), {}) == [] and searched(get("random"), {}) == []
+def test_dense_and_random_search_only_how_their_connection_weights_train():
+    for name in ("dense", "random"):
+        assert {p.name for p in searched(get(name), {})} == {
+            "connection_optimizer",
+            "connection_lr",
+        }
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
@@ -42,6 +46,9 @@ def test_suggestions_stay_in_range_keep_types_and_fixed_values(name):
         assert params.items() >= fixed.items() and "target" not in trial.params
         for p in searched(strategy, fixed):
             value = params[p.name]
+            if p.choices is not None:
+                assert value in p.choices, (p.name, value)
+                continue
             assert p.low <= value <= p.high, (p.name, value)
             assert isinstance(value, int) == is_integer(p)
         create(name, **params)  # every draw is a valid configuration

@@ -36,7 +36,15 @@ def test_tune_reports_interim_ap_and_writes_a_fragment_the_experiment_accepts(
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
     for trial in study.trials:
         assert sorted(trial.intermediate_values) == [2, 4, 6, 8]  # 4 interim steps of 10
-        assert trial.params.keys() == {"lam", "threshold", "prune_start", "rounds"}
+        assert trial.params.keys() == {
+            "lam",
+            "criterion",
+            "threshold",
+            "prune_start",
+            "rounds",
+            "connection_optimizer",
+            "connection_lr",
+        }
         assert trial.user_attrs["connections"] <= 9  # the target caps the threshold's count
         assert trial.user_attrs["neck_ms"] > 0
     out = capsys.readouterr().out
@@ -122,7 +130,6 @@ def test_a_plugin_strategy_is_tunable_from_its_declared_range(
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--strategy", "dense"], "tiny.yaml: strategy 'dense' has no tunable"),
         (["--strategy", "lasso", "--objectives", "ap,speed"], "unknown objective 'speed'"),
         (["--strategy", "nope"], "unknown strategy 'nope'"),
     ],
@@ -133,6 +140,16 @@ def test_bad_requests_fail_before_training_naming_the_culprit(
     assert _tune(experiment(), tmp_path / "runs", "--trials", "2", *extra) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "runs" / "tiny-tiny-tune-lasso").exists()
+
+
+def test_a_strategy_whose_knobs_the_file_fixes_has_nothing_to_tune(experiment, tmp_path, capsys):
+    fixed = {"connection_optimizer": "sgd", "connection_lr": 0.01}
+    path = experiment(runs=[{"strategy": "dense", "params": fixed}])
+    assert _tune(path, tmp_path / "runs", "--trials", "2", "--strategy", "dense") == 2
+    assert (
+        "tiny.yaml: strategy 'dense' has no tunable hyper-parameter (the file fixes "
+        "['connection_lr', 'connection_optimizer'])" in capsys.readouterr().err
+    )
 
 
 def test_a_trial_opened_past_the_budget_runs_nothing_and_counts_nowhere(

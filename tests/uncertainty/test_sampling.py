@@ -71,7 +71,7 @@ def test_draws_are_seeded_and_leave_torch_rng_alone():
 
 @pytest.mark.parametrize("strategy", ["dense", "lasso"])
 def test_deterministic_strategy_cannot_be_sampled(strategy, scenes):
-    _, weights = strategy_setup(strategy, {}, "dense", TINY.levels, steps=10)
+    _, weights = strategy_setup(strategy, {}, "dense", TINY.levels, steps=10, train_images=4)
     model = detector_from_profile(TINY, "faster_rcnn", "dense", 4, weights)
     from archsearch.uncertainty import variational_weights
 
