@@ -3,9 +3,12 @@
 One dense neck (63 connections) per weight object, all with identical convolution weights,
 runs forward and backward in turn, round after round, in one process: interleaved, with the
 order rotating from round to round, so the machine's noise and any position effect fall on
-every candidate alike. A variational step also adds its ``kl()`` to the loss, as training
-does. Each ratio is the median over rounds of the variational step's time over the same
-round's deterministic step. Goals: <= 1.03 for GaussianARD and Laplace, <= 1.05 for FullARD.
+every candidate alike. A variational step also adds its ``kl()`` to the loss, and every
+step ends with the optimizer steps the trainer takes: SGD over the neck's other parameters,
+and the optimizer each weight object's strategy declares over its connection weights
+(`connection_optimizer`: SGD for deterministic weights, Adam for the priors). Each ratio is
+the median over rounds of the variational step's time over the same round's deterministic
+step. Goals: <= 1.03 for GaussianARD and Laplace, <= 1.05 for FullARD.
 
     python -m experiments.benchmarks.weights_overhead --size 128 512 --repeats 30
 """
@@ -20,6 +23,8 @@ import torch
 
 from archsearch.graph import dense
 from archsearch.neck import FusionNeck, backbone_shapes
+from archsearch.strategies import create
+from archsearch.strategies.optim import connection_optimizer
 from archsearch.weights import (
     ConnectionWeights,
     DeterministicWeights,
@@ -37,11 +42,26 @@ KINDS: dict[str, type[ConnectionWeights]] = {
     "FullARD": FullARD,
     "Laplace": Laplace,
 }
+STRATEGIES = {
+    "deterministic": "dense",
+    "GaussianARD": "ard",
+    "FullARD": "fullard",
+    "Laplace": "laplace",
+}
 GOALS = {"GaussianARD": 1.03, "FullARD": 1.05, "Laplace": 1.03}
+LR = 0.01
 
 
-def train_step(neck: FusionNeck, features: list[torch.Tensor]) -> Callable[[], None]:
-    """One training step's compute: forward, loss (+ KL for variational weights), backward."""
+def train_step(neck: FusionNeck, features: list[torch.Tensor], kind: str) -> Callable[[], None]:
+    """One training step's compute: forward, loss (+ KL for variational weights), backward,
+    and the optimizer steps (the trainer's two optimizers)."""
+    weights = {id(p) for p in neck.weights.parameters()}
+    others = [p for p in neck.parameters() if id(p) not in weights]
+    settings = create(STRATEGIES[kind]).params
+    optimizers = [
+        torch.optim.SGD(others, lr=LR, momentum=0.9, weight_decay=1e-4),
+        connection_optimizer(neck.weights.parameters(), settings, LR),
+    ]
 
     def run() -> None:
         neck.zero_grad(set_to_none=True)
@@ -49,6 +69,8 @@ def train_step(neck: FusionNeck, features: list[torch.Tensor]) -> Callable[[], N
         if isinstance(neck.weights, VariationalWeights):
             loss = loss + neck.weights.kl()
         loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
 
     return run
 
@@ -66,7 +88,7 @@ def measure(size: int, args: argparse.Namespace, device: torch.device) -> dict[s
         torch.randn(shape, generator=generator).to(device)
         for shape in backbone_shapes(necks["deterministic"], (size, size), args.batch)
     ]
-    runs = {name: train_step(neck, features) for name, neck in necks.items()}
+    runs = {name: train_step(neck, features, name) for name, neck in necks.items()}
     interleaved_times(runs, 0, device, warmup=args.warmup)
     times: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)

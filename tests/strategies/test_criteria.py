@@ -154,3 +154,40 @@ def test_runner_passes_the_training_set_size_to_the_strategy():
     runner = StrategyRunner(strategy, dense(), 10, train_images=1600)
     runner.start(runner.build_neck([4, 4, 4], 4))
     assert strategy.train_images == 1600
+
+
+def test_scaling_one_blocks_posterior_changes_its_means_but_not_the_elbo_nor_snr_and_share():
+    """Fast normalized fusion (eq. 1) divides by the block's sum and the ARD KL (eq. 11) is a
+    function of μ²/σ²: scaling a block's μ and σ together leaves the sampled neck's output
+    (same ε, up to the fusion's ε = 1e-4) and the KL as they were. The posterior means'
+    scale is therefore not identified by the bound; SNR and share are invariant."""
+    torch.manual_seed(0)
+    graph = dense()
+    ids = graph.connection_ids
+    mu = _means(graph, 5).float().abs() + 0.5
+    log_var = torch.full((len(ids),), -2.0)
+    block = graph.connections()[0].target
+    inside = torch.tensor([c.target == block for c in graph.connections()])
+    scale = torch.where(inside, 0.25, 1.0)
+    original = GaussianARD.from_params(mu, log_var, ids)
+    scaled = GaussianARD.from_params(mu * scale, log_var + 2 * scale.log(), ids)
+    neck = FusionNeck(graph, [4, 4, 4], 4, original).train()
+    for module in neck.modules():  # fixed statistics: one sample's output, not the batch's
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.eval()
+    features = [torch.randn(2, 4, s, s) for s in (32, 16, 8)]
+    outputs = []
+    for weights in (original, scaled):
+        neck.weights = weights.train()
+        torch.manual_seed(2)  # the same ε for both
+        outputs.append(neck(features))
+    for level, value in outputs[0].items():
+        torch.testing.assert_close(outputs[1][level], value, rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(scaled.kl(), original.kl())
+    for name in ("snr", "share"):
+        torch.testing.assert_close(
+            criterion_values(name, graph, scaled), criterion_values(name, graph, original)
+        )
+    assert not torch.allclose(
+        criterion_values("mean", graph, scaled), criterion_values("mean", graph, original)
+    )
