@@ -9,7 +9,15 @@ caps the count at the last round (the paper's 9 connections).
 The KL is in ELBO units: divided by the number of training images N, as the lower bound of
 eq. 4 is per datum when the detector's loss is a mean over images. ``kl_factor`` 1 is then
 the bound itself, on 1,600 digit scenes as on COCO's 118k images; above 1 it weighs the
-prior more (a tempered posterior), below 1 less.
+prior more (a tempered posterior), below 1 less. The default weighs it more, as the
+paper's annealing factor does: at the bound itself a CPU-sized run keeps most connections
+(``reports/FINDINGS.md``).
+
+The default criterion is the signal-to-noise ratio μ²/σ², not the paper's posterior mean:
+fast normalized fusion (eq. 1) divides by each block's sum and the KL depends on μ²/σ²
+alone, so scaling one block's μ and σ together changes neither the sampled neck nor the
+bound; the means' scale is left to the optimizer's drift, while their SNR is what the
+bound determines (`archsearch.strategies.criteria`).
 
 The means and scales train under their own Adam (`connection_training`): the KL's pull on
 a mean is at most ``kl_factor · μ/(N(μ² + σ²))`` a step, which the detector's SGD turns into
@@ -37,7 +45,7 @@ class VariationalPruning(ThresholdRounds):
     hyperparameters = (
         HyperParameter(
             "kl_factor",
-            1.0,
+            6.0,
             "weight of the KL per training image (1: the ELBO)",
             low=0.01,
             high=100.0,
@@ -47,7 +55,7 @@ class VariationalPruning(ThresholdRounds):
         HyperParameter(
             "kl_warmup", 0.2, "linear KL warm-up, fraction of training", 0.0, 0.5, minimum=0.0
         ),
-        *threshold_knobs(("mean", "share", "snr"), rounds=4),
+        *threshold_knobs(("snr", "mean", "share"), rounds=4),
         *connection_training("adam", lr=0.01),
     )
 

@@ -40,6 +40,14 @@ def test_bad_settings_exit_with_one_line(tmp_path, tiny_runs, capsys):
         main(["train", "--out", str(tmp_path / "r"), "--neck", "pconv", "--strategy", "ard"]) == 2
     )
     assert "neck 'pconv' is no graph" in capsys.readouterr().err
+    for param, message in [
+        ("criterion=median", "criterion: 'median' is not one of 'mean', 'share', 'snr'"),
+        ("connection_optimizer=lbfgs", "connection_optimizer: 'lbfgs' is not one of 'sgd'"),
+        ("connection_lr=-0.01", "connection_lr: -0.01 is below its minimum 0.0"),
+    ]:
+        flags = ["--strategy", "ard", "--param", param]
+        assert main(["train", "--out", str(tmp_path / "r"), *flags]) == 2
+        assert f"strategy 'ard', hyper-parameter {message}" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
     assert main(["eval", str(tmp_path)]) == 2
     assert "is not a run folder (no spec.yaml" in capsys.readouterr().err
