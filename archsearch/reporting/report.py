@@ -150,7 +150,8 @@ def _run_figures(
         criterion = settings.get("criterion")
         threshold = threshold_of(settings) if criterion is not None else None
         fig = posterior_means_figure(history, criterion=criterion, threshold=threshold)
-        fig.suptitle(f"{label}: posterior means, seed {row['seed']}")
+        shown = "posterior means" + (f" and {criterion}" if criterion else "")
+        fig.suptitle(f"{label}: {shown}, seed {row['seed']}")
         path = folder / f"posterior-means-{run}"
         figures.append((f"posterior means, {label}", save_figure(fig, path)))
     return figures

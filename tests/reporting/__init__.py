@@ -42,6 +42,9 @@ def make_record(
             "data": "digits-mixed",
             "seed": seed,
             "strategy_params": {"target": 9},
+            "strategy_settings": {"target": 9, "criterion": "snr", "threshold": None}
+            if variational
+            else {"target": 9},
         },
         "metrics": {name: value + ap - 0.30 for name, value in METRICS.items()},
         "neck_params": 1_740_000 - 10_000 * seed,
@@ -98,6 +101,7 @@ def pruned_run(
             mean = 0.5 + ((score if c in kept else 0.0) - 0.5) * progress
             history.mean[c].append(mean if alive else math.nan)
             history.variance[c].append(0.1 if alive and variational else math.nan)
+            history.score[c].append(mean * mean / 0.1 if alive and variational else math.nan)
         history.steps.append(step * 10)
         history.active.append(sum(math.isfinite(v[-1]) for v in history.mean.values()))
     return final, history
