@@ -80,7 +80,15 @@ def convolve_weighted_sum(
 
 @register_op("fast_normalized")
 class FastNormalizedFusion(nn.Module):
-    """Fast normalized fusion, eq. 1: ``Conv(Σ w_i F_i / (Σ w_i + ε))`` with ``w_i ≥ 0``."""
+    """Fast normalized fusion, eq. 1: ``Conv(Σ w_i F_i / (Σ w_i + ε))`` with ``w_i ≥ 0``.
+
+    A block with one input is ``Conv(F)``: its one normalized weight is 1 whatever the
+    positive weight (ε only guards the division), so the weight carries nothing but its
+    sign. Taken literally, a draw at or below 0 from a posterior would switch the block's
+    level off (``ReLU``), and since the loss gives such a weight no gradient while it is
+    positive, the KL alone drives its mean toward 0: the level would be dropped in about
+    half the training steps, and kept at evaluation.
+    """
 
     def __init__(self, channels: int, num_inputs: int, eps: float = 1e-4) -> None:
         super().__init__()
@@ -88,6 +96,8 @@ class FastNormalizedFusion(nn.Module):
         self.conv = SeparableConvBlock(channels)
 
     def forward(self, features: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+        if len(features) == 1:
+            return self.conv(features[0])
         # Normalizing the m weights instead of the fused map saves a pass over the map.
         normalized = weights / (weights.sum(-1, keepdim=True) + self.eps)
         return convolve_weighted_sum(self.conv, features, normalized)

@@ -41,7 +41,7 @@ def test_bad_settings_exit_with_one_line(tmp_path, tiny_runs, capsys):
     )
     assert "neck 'pconv' is no graph" in capsys.readouterr().err
     for param, message in [
-        ("criterion=median", "criterion: 'median' is not one of 'mean', 'share', 'snr'"),
+        ("criterion=median", "criterion: 'median' is not one of 'snr', 'mean', 'share'"),
         ("connection_optimizer=lbfgs", "connection_optimizer: 'lbfgs' is not one of 'sgd'"),
         ("connection_lr=-0.01", "connection_lr: -0.01 is below its minimum 0.0"),
     ]:

@@ -95,7 +95,24 @@ def test_weight_samples_scale_their_own_group_of_images(cls, count):
         assert torch.allclose(batched[2 * k : 2 * k + 2], op(features, samples[k]))
 
 
-@pytest.mark.parametrize("cls", [WeightedSum, GlobalPoolFusion, FastNormalizedFusion])
+def test_a_lone_input_passes_fast_normalized_fusion_whatever_its_weight():
+    """Its normalized weight is 1 for any positive weight; a draw at or below 0 does not
+    switch the level off."""
+    op = _op(FastNormalizedFusion, 1).eval()
+    (feature,) = _features(1)
+    expected = op.conv(feature)
+    for value in (2.0, 1e-3, 0.0, -0.5):
+        weight = torch.tensor([value], dtype=torch.float64)
+        assert torch.equal(op([feature], weight), expected), value
+    two = _op(FastNormalizedFusion, 2).eval()
+    features = _features(2)
+    assert not torch.allclose(
+        two(features, torch.tensor([1.0, 1e-3], dtype=torch.float64)),
+        two(features, torch.tensor([1.0, 1.0], dtype=torch.float64)),
+    )
+
+
+@pytest.mark.parametrize("cls", [WeightedSum, GlobalPoolFusion])
 def test_a_lone_input_weighted_in_the_kernel_trains_like_the_weighted_map(cls):
     """One input: the weight is folded into the depthwise kernel. Output and every
     gradient (map, weight, kernels, BN) equal the block on the explicitly scaled map."""
@@ -103,8 +120,7 @@ def test_a_lone_input_weighted_in_the_kernel_trains_like_the_weighted_map(cls):
     feature = _features(1)[0].requires_grad_()
     weight = torch.tensor([0.7], dtype=torch.float64, requires_grad=True)
     folded = op([feature], weight)
-    scaled_weight = weight / (weight + op.eps) if cls is FastNormalizedFusion else weight
-    explicit = op.conv(feature * scaled_weight[0])
+    explicit = op.conv(feature * weight[0])
     target = torch.randn_like(folded)
     inputs = [feature, weight, *op.parameters()]
     got = torch.autograd.grad(F.mse_loss(folded, target), inputs)

@@ -125,7 +125,7 @@ def test_history_records_the_criterion_each_step():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"criterion": "median"}, "criterion: 'median' is not one of 'mean', 'share', 'snr'"),
+        ({"criterion": "median"}, "criterion: 'median' is not one of 'snr', 'mean', 'share'"),
         ({"connection_optimizer": "rmsprop"}, "connection_optimizer: 'rmsprop' is not one of"),
         ({"connection_lr": -0.1}, "connection_lr: -0.1 is below its minimum 0.0"),
         ({"connection_lr": "fast"}, "connection_lr: 'fast' is not a number"),
