@@ -7,7 +7,7 @@ can add a loss term, observe gradients, and swap in a smaller neck. The neck's c
 weights train under an optimizer of their own, the one the hooks declare (a strategy's
 `connection_training` knobs), with the same learning-rate schedule as the detector.
 
-Resuming continues exactly: the checkpoint holds the model, optimizer, scheduler, AMP
+Resuming continues exactly: the checkpoint holds the model, optimizers, schedulers, AMP
 scaler, hooks and RNG states, the step, and the pruned graph of a `FusionNeck`; batches are
 a pure function of (seed, step), so no sampler state is lost. On the CPU a resumed run's next
 loss equals the uninterrupted run's bit for bit.
