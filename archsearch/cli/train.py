@@ -212,6 +212,7 @@ def _train(args: argparse.Namespace) -> None:
     )
     if args.resume:
         trainer.load_checkpoint()
+    experiment.save_spec(spec, out)
     trainer.fit()
     print(f"trained to step {trainer.step} in {trainer.elapsed:.0f} s; checkpoint in {out}")
     print(f"evaluate with: archsearch eval {out}")

@@ -38,7 +38,7 @@ from tqdm import tqdm
 from archsearch.detection import distributed
 from archsearch.errors import ConfigError
 from archsearch.graph import from_dict, to_dict
-from archsearch.io import atomic_write
+from archsearch.io import atomic_write, atomic_write_text
 from archsearch.neck import FusionNeck
 from archsearch.strategies.base import connection_training
 from archsearch.strategies.optim import connection_optimizer, swap_neck_parameters
@@ -361,8 +361,22 @@ class Trainer:
         return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, path: Path | None = None) -> None:
-        """Continue from a checkpoint written by `save_checkpoint` (``--resume``)."""
+        """Continue from a checkpoint written by `save_checkpoint` (``--resume``).
+
+        The log loses the lines of steps after the checkpoint (a killed run logged them,
+        and the resumed run logs them again), so it keeps one line per step.
+        """
         self.load_state_dict(read_checkpoint(path or self.checkpoint_path))
+        self._trim_log()
+
+    def _trim_log(self) -> None:
+        path = self.out_dir / "log.jsonl" if self.out_dir is not None else None
+        if path is None or not path.is_file() or not distributed.is_main():
+            return
+        lines = path.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if _logged_step(line) <= self.step]
+        if len(kept) < len(lines):
+            atomic_write_text(path, "".join(kept))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Inverse of `state_dict`: the hooks first, then the neck they imply, then the rest."""
@@ -387,12 +401,55 @@ class Trainer:
         self.step, self.elapsed = state["step"], state["elapsed"]
 
 
+CHECKPOINT_KEYS = frozenset(
+    {
+        "step",
+        "elapsed",
+        "config",
+        "graph",
+        "model",
+        "optimizers",
+        "schedulers",
+        "scaler",
+        "hooks",
+        "rng",
+    }
+)
+
+
+def _logged_step(line: str) -> float:
+    """The step of a log line; a line cut short by a kill counts as past every checkpoint."""
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf
+
+
 def read_checkpoint(path: Path | None) -> dict[str, Any]:
-    """A checkpoint's contents; `ConfigError` naming the path when there is none."""
+    """A checkpoint's contents, read as data; `ConfigError` naming the path otherwise.
+
+    ``weights_only=True``: tensors, numbers, strings and containers only, so a crafted file
+    cannot run code when it is unpickled (a checkpoint is shared with run folders). Files
+    written before checkpoints held only such types (their NumPy RNG state was an array) are
+    refused with the same line as any file that is not a checkpoint.
+    """
     if path is None or not Path(path).is_file():
         raise ConfigError(f"no checkpoint at {path}")
-    # Our own files: they hold Python and NumPy RNG states, which weights_only refuses.
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for one cause: not our file
+        lines = str(error).strip().splitlines()
+        reason = lines[-1] if lines else type(error).__name__
+        if "Unsupported global" in str(error):
+            reason = "it holds objects other than tensors and plain values"
+        raise ConfigError(
+            f"{path}: not a readable archsearch checkpoint ({reason}); checkpoints written "
+            "before archsearch read them as data are refused too: train the run again"
+        ) from None
+    missing = CHECKPOINT_KEYS - set(state) if isinstance(state, dict) else CHECKPOINT_KEYS
+    if missing:
+        raise ConfigError(f"{path}: not an archsearch checkpoint (missing {sorted(missing)})")
+    return state
 
 
 def restore_neck(neck: nn.Module, graph: dict | None) -> nn.Module:
@@ -411,7 +468,7 @@ def rng_state() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": _numpy_state(),
     }
 
 
@@ -420,7 +477,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+
+
+def _numpy_state() -> tuple:
+    """NumPy's generator state with its key array as a tensor, so `read_checkpoint` reads it."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    return name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached
 
 
 def _to(target: dict[str, Any], device: torch.device) -> dict[str, Any]:

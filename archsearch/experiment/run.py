@@ -90,13 +90,14 @@ def prepare_trainer(
 ) -> tuple[Trainer, StrategyHooks | None, CocoDetection]:
     """``run``'s trainer in ``out_dir`` at step 0, its strategy's hooks and its validation set.
 
-    The settings go into ``out_dir`` first (`save_spec`), and the strategy starts on the
-    built detector (one that prunes at step 0, like random, changes the neck there).
+    Nothing is written yet: the caller resumes a checkpoint first, if any, and then saves the
+    settings (`save_spec`), so a resume that fails leaves the folder as it found it. The
+    strategy starts on the built detector (one that prunes at step 0, like random, changes
+    the neck there).
     ``checkpoint_every`` defaults to `CHECKPOINTS` checkpoints over the run; ``settings``
     go to `TrainConfig` (``num_workers``).
     """
     profile = run_profile(run)
-    save_spec(run, out_dir)
     train_set, val_set = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
     model, hooks = run_detector(run, profile, train_set.num_classes, steps, len(train_set))
@@ -137,6 +138,7 @@ def execute(
         state["hooks"]["strategy"] = hooks.state_dict()["strategy"]
         trainer.load_state_dict(state)
         log.info("run %s continues the dense run at step %d", run.id, trainer.step)
+    save_spec(run, out_dir)
     started = time.perf_counter()
     if runner is not None and run.strategy == "dense":
         for stop in _branch_steps(dependents, runner.initial_graph, steps, runner.train_images):

@@ -3,17 +3,19 @@
 Train dense; at each round remove the lowest-magnitude connections (effective weight
 ``ReLU(w)``), rewind the survivors (connection weights and block parameters of the neck) to
 their values at ``rewind`` (0: initial values; a small fraction: "late resetting"), and
-retrain; rounds go geometrically down to ``target``. Only the neck is rewound (it is what
+retrain; rounds go geometrically down to ``target``. The rewind point is kept as data (the
+neck's graph and parameter tensors), so a checkpoint holding it is read without unpickling
+code. Only the neck is rewound (it is what
 is pruned), and the optimizer keeps running: Frankle & Carbin restart training of the whole
 network instead, which a detector trained once per budget cannot afford.
 """
 
 from __future__ import annotations
 
-import copy
-
 import torch.nn.functional as F
 
+from archsearch.graph import from_dict, to_dict
+from archsearch.neck import FusionNeck
 from archsearch.strategies.base import Decision, HyperParameter
 from archsearch.strategies.registry import register_strategy
 from archsearch.strategies.rounds import RoundsToTarget
@@ -50,11 +52,22 @@ class LotteryTicket(RoundsToTarget):
 
     def decide(self, neck, step: int) -> Decision | None:
         if step == self.rewind_step and self.snapshot is None:
-            self.snapshot = copy.deepcopy(neck)
+            state = {name: value.detach().clone() for name, value in neck.state_dict().items()}
+            self.snapshot = {"graph": to_dict(neck.graph), "state": state}
         if step not in self.counts:
             return None
         scores = as_scores(neck.graph, F.relu(neck.weights.mean()))
-        return Decision(self.keep(neck, scores, step), rewind_to=self.snapshot)
+        return Decision(self.keep(neck, scores, step), rewind_to=self._rewind_point(neck))
+
+    def _rewind_point(self, neck: FusionNeck) -> FusionNeck | None:
+        """The neck as it was at the rewind step, rebuilt from its saved graph and tensors."""
+        if self.snapshot is None:
+            return None
+        graph = from_dict(self.snapshot["graph"], source="lottery rewind point")
+        weights = self.make_weights(graph.connection_ids)
+        early = FusionNeck(graph, neck.in_channels, neck.out_channels, weights)
+        early.load_state_dict(self.snapshot["state"])
+        return early
 
     def state_dict(self) -> dict:
         return {"snapshot": self.snapshot}

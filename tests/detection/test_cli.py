@@ -1,7 +1,10 @@
 """`archsearch train` / `archsearch eval`: settings resolve in order, runs resume and evaluate."""
 
+import hashlib
 import json
+import pathlib
 
+import torch
 import yaml
 
 from archsearch.cli import main
@@ -51,3 +54,63 @@ def test_bad_settings_exit_with_one_line(tmp_path, tiny_runs, capsys):
     assert not (tmp_path / "r").exists()
     assert main(["eval", str(tmp_path)]) == 2
     assert "is not a run folder (no spec.yaml" in capsys.readouterr().err
+
+
+class Payload:
+    """Unpickling this runs code: it touches ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.marker,))
+
+
+def _checksums(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_a_crafted_checkpoint_runs_no_code_and_a_failed_resume_changes_nothing(
+    tmp_path, tiny_runs, capsys
+):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--steps", "1", "--set", "channels=16"]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    marker = tmp_path / "code-ran"
+    torch.save({**state, "model": Payload(marker)}, out / "checkpoint.pt")
+    before = _checksums(out)
+    capsys.readouterr()
+    for command in (
+        ["eval", str(out), "--timing-images", "0"],
+        ["draw-detections", str(out), "--out", str(tmp_path / "d.png")],
+        ["train", "--out", str(out), "--steps", "2", "--set", "channels=16", "--resume"],
+    ):
+        assert main(command) == 2, command
+        err = capsys.readouterr().err.strip()
+        assert "not a readable archsearch checkpoint" in err and "\n" not in err, err
+        assert not marker.exists()
+    assert _checksums(out) == before
+    # a resume with other settings than the checkpoint's fails and rewrites nothing
+    torch.save(state, out / "checkpoint.pt")
+    before = _checksums(out)
+    assert main(["train", "--out", str(out), "--steps", "2", "--neck", "fpn", "--resume"]) == 2
+    assert _checksums(out) == before
+    empty = tmp_path / "empty"
+    assert main(["train", "--out", str(empty), "--resume"]) == 2
+    assert not empty.exists() or not any(empty.iterdir())
+
+
+def test_a_checkpoint_that_is_no_checkpoint_is_one_line(tmp_path, tiny_runs, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--steps", "1", "--set", "channels=16"]) == 0
+    good = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    for content in (b"", good[: len(good) // 2], bytes(range(256)) * 8):
+        (out / "checkpoint.pt").write_bytes(content)
+        assert main(["eval", str(out), "--timing-images", "0"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "checkpoint.pt: not a readable archsearch checkpoint" in err, err
+        assert "\n" not in err
+    torch.save({"step": 1}, out / "checkpoint.pt")
+    assert main(["eval", str(out), "--timing-images", "0"]) == 2
+    assert "not an archsearch checkpoint (missing" in capsys.readouterr().err

@@ -74,6 +74,24 @@ def test_resume_reproduces_the_next_loss(tmp_path, hooks):
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
 
 
+def test_a_run_killed_after_its_checkpoint_logs_each_step_once(tmp_path):
+    """Killed at step 3 with the checkpoint at 2 (and half a line written): the resumed run
+    logs steps 3 and 4 again, and the log holds each step once."""
+    first = _trainer(tmp_path, steps=4, checkpoint_every=2)
+    first.fit(stop=2)
+    at_two = (tmp_path / "checkpoint.pt").read_bytes()
+    first.fit(stop=3)
+    (tmp_path / "checkpoint.pt").write_bytes(at_two)  # the kill came before step 3's
+    with (tmp_path / "log.jsonl").open("a") as log:
+        log.write('{"step": 4, "lo')
+    resumed = _trainer(tmp_path, steps=4, checkpoint_every=2)
+    resumed.load_checkpoint()
+    assert resumed.step == 2
+    resumed.fit()
+    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
+
+
 def test_a_pruned_neck_keeps_the_momentum_of_what_survives():
     trainer = _trainer(hooks=CountingPruner(), steps=2)
     old = trainer.model.backbone.neck
