@@ -221,3 +221,10 @@ def test_registry_builds_dense_and_lists_names():
 def test_an_empty_level_range_is_refused():
     with pytest.raises(GraphError, match="empty"):
         FusionGraph(levels=(5, 3))
+
+
+def test_a_node_listed_twice_is_refused_not_merged():
+    data = to_dict(dense())
+    data["nodes"].append({**data["nodes"][-1], "level": 3})
+    with pytest.raises(GraphError, match="g.json: node '.*' is listed more than once"):
+        from_dict(data, source="g.json")

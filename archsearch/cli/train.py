@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.train import read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
 from archsearch.experiment import run as experiment
 from archsearch.experiment.config import RunSpec, check_run
-from archsearch.io import atomic_write_text
+from archsearch.io import atomic_write_text, parse_yaml, read_yaml
 from archsearch.uncertainty import DecoderSettings, evaluate_uncertainty, variational_weights
 
 
@@ -169,14 +168,12 @@ def _assignments(items: list[str], flag: str) -> dict[str, Any]:
         name, _, value = item.partition("=")
         if not value:
             raise ConfigError(f"{flag} expects NAME=VALUE, got {item!r}")
-        values[name.strip()] = yaml.safe_load(value)
+        values[name.strip()] = parse_yaml(value, f"{flag} {item}")
     return values
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    loaded = yaml.safe_load(path.read_text()) or {}
+    loaded = read_yaml(path) or {}
     if not isinstance(loaded, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings")
     settings = {key.replace("-", "_"): value for key, value in loaded.items()}

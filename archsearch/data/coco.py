@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from collections.abc import Sequence
 from numbers import Real
 from pathlib import Path
@@ -23,6 +22,7 @@ from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from archsearch.errors import DataError
+from archsearch.io import read_json
 
 BOX_TOLERANCE = 1.0  # pixels a box may overhang its image (rounding in exporters)
 IMAGE_KEYS = ("id", "file_name", "width", "height")
@@ -33,12 +33,7 @@ Target = dict[str, Any]
 
 def load_annotations(path: Path) -> dict[str, Any]:
     """The annotation JSON at ``path``, with its top-level keys checked."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError as error:
-        raise DataError(f"{path}: no such annotation file") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: not JSON ({error})") from error
+    data = read_json(path, DataError)
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object with images, annotations, categories")
     for key in ("images", "annotations", "categories"):

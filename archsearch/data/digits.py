@@ -30,6 +30,7 @@ from tqdm import tqdm
 from archsearch.data.coco import CocoDetection
 from archsearch.data.scenes import ScaleProfile, Sources, load_sources, render_scene
 from archsearch.errors import DataError
+from archsearch.io import read_json
 
 FORMAT = 2  # version of the generator; a cache written by another version is not reused
 CATEGORIES = [{"id": digit + 1, "name": str(digit)} for digit in range(10)]
@@ -148,10 +149,7 @@ def _parameters(
 def _cached(scenes: DigitScenes, params: dict[str, Any]) -> bool:
     """Whether ``scenes`` already holds these parameters; `DataError` if it holds others."""
     if scenes.manifest.is_file():
-        try:
-            found = json.loads(scenes.manifest.read_text())
-        except json.JSONDecodeError as error:
-            raise DataError(f"{scenes.manifest}: not JSON ({error})") from error
+        found = read_json(scenes.manifest, DataError)
         found = found if isinstance(found, dict) else {"manifest": found}
         if found != params:
             keys = params.keys() | found.keys()

@@ -15,10 +15,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archsearch.data.sources import digit_settings
 from archsearch.errors import ArchsearchError, ConfigError
+from archsearch.io import read_yaml
 
 TOP_KEYS = {"name", "description", "detectors", "data", "runs", "profiles", "samples"}
 RUN_KEYS = {"neck", "strategy", "params", "data"}
@@ -70,12 +69,7 @@ class RunSpec:
 def load_experiment(path: str | Path) -> dict[str, Any]:
     """The parsed experiment file, its keys checked."""
     path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text())
-    except FileNotFoundError as error:
-        raise ConfigError(f"{path}: no such experiment file") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not YAML ({error})") from error
+    config = read_yaml(path)
     _check_keys(config, TOP_KEYS, f"{path}")
     for key in ("name", "runs", "profiles", "data"):
         if key not in config:

@@ -24,7 +24,7 @@ from archsearch.detection.train import Trainer, read_checkpoint, rng_state, set_
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
-from archsearch.io import atomic_write_text
+from archsearch.io import atomic_write_text, read_yaml
 from archsearch.neck import FusionNeck, neck_cost
 from archsearch.strategies import PruningStrategy, create
 
@@ -55,7 +55,11 @@ def load_spec(folder: Path) -> RunSpec:
             f"{folder} is not a run folder (no {SPEC}, which `archsearch train` "
             "and `archsearch run` write)"
         )
-    return RunSpec(**yaml.safe_load(path.read_text()))
+    settings = read_yaml(path)
+    try:
+        return RunSpec(**settings)
+    except TypeError:  # not a mapping, or not RunSpec's keys
+        raise ConfigError(f"{path}: not the settings of a run") from None
 
 
 def run_profile(run: RunSpec) -> Profile:

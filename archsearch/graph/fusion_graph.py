@@ -28,6 +28,7 @@ from pathlib import Path
 import networkx as nx
 
 from archsearch.errors import GraphError
+from archsearch.io import atomic_write_text, read_json
 
 INPUT, BLOCK, OUTPUT = "input", "block", "output"
 KINDS = (INPUT, BLOCK, OUTPUT)
@@ -291,12 +292,18 @@ def to_dict(graph: FusionGraph) -> dict:
 
 def from_dict(data: dict, source: str = "<dict>") -> FusionGraph:
     """Inverse of `to_dict`; validates, naming ``source`` in any error."""
+    if not isinstance(data, dict):
+        raise GraphError(f"{source}: expected a JSON object, got {type(data).__name__}")
     if data.get("format") != FORMAT_VERSION:
         raise GraphError(f"{source}: unsupported graph format {data.get('format')!r}")
     try:
         g = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
     except (KeyError, TypeError, nx.NetworkXError) as error:
         raise GraphError(f"{source}: not a node-link graph ({error})") from error
+    ids = Counter(str(node.get("id")) for node in data["nodes"] if isinstance(node, dict))
+    repeated = sorted(node for node, count in ids.items() if count > 1)
+    if repeated:
+        raise GraphError(f"{source}: node {repeated[0]!r} is listed more than once")
     graph = FusionGraph.__new__(FusionGraph)
     graph.nx = g
     if "levels" not in g.graph:
@@ -305,25 +312,18 @@ def from_dict(data: dict, source: str = "<dict>") -> FusionGraph:
         return graph.validate()
     except GraphError as error:
         raise GraphError(f"{source}: {error}") from error
+    except (TypeError, ValueError, KeyError) as error:  # attributes of the wrong type
+        raise GraphError(f"{source}: not a valid fusion graph ({error!r})") from error
 
 
 def save_json(graph: FusionGraph, path: str | Path) -> Path:
     """Write ``graph`` as node-link JSON, atomically."""
-    from archsearch.io import atomic_write_text
-
     return atomic_write_text(Path(path), json.dumps(to_dict(graph), indent=1))
 
 
 def load_json(path: str | Path) -> FusionGraph:
     """Read a graph written by `save_json`."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as error:
-        raise GraphError(f"{path}: no such file") from error
-    except json.JSONDecodeError as error:
-        raise GraphError(f"{path}: not JSON ({error})") from error
-    return from_dict(data, source=str(path))
+    return from_dict(read_json(Path(path), GraphError), source=str(path))
 
 
 def save_graphml(graph: FusionGraph, path: str | Path) -> Path:

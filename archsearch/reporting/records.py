@@ -7,7 +7,6 @@ never builds a neck: the reporting layer needs nothing but the record.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ import pandas as pd
 
 from archsearch.errors import ConfigError
 from archsearch.graph import FusionGraph, from_dict
+from archsearch.io import read_json
 
 if TYPE_CHECKING:
     from archsearch.strategies.history import History
@@ -62,7 +62,7 @@ def load_records(folder: str | Path) -> list[dict[str, Any]]:
 
 def load_record(path: str | Path) -> dict[str, Any]:
     """One record file, validated (`validate_record`)."""
-    return validate_record(_read_json(Path(path)), str(path))
+    return validate_record(read_json(Path(path)), str(path))
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, float], FusionGraph | None]:
@@ -71,7 +71,7 @@ def load_weights(path: str | Path) -> tuple[dict[str, float], FusionGraph | None
     Returns (`final_means` of the history, the record's initial graph or None): a drawing
     of the final graph then shows what was pruned, where the record knows it.
     """
-    data = _read_json(Path(path))
+    data = read_json(Path(path))
     if "connection_ids" in data:  # a bare History.to_dict()
         data = {"run": str(path), "history": data}
         missing = [key for key in HISTORY_KEYS if key not in data["history"]]
@@ -83,15 +83,6 @@ def load_weights(path: str | Path) -> tuple[dict[str, float], FusionGraph | None
     if history is None:
         raise ConfigError(f"{path}: key 'history' is null: no weights to draw")
     return final_means(history), record_graph(data, "initial_graph")
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError as error:
-        raise ConfigError(f"{path}: no such file") from error
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}: not JSON ({error})") from error
 
 
 def validate_record(record: Any, source: str = "<record>") -> dict[str, Any]:

@@ -140,7 +140,7 @@ def test_unparsable_and_missing_files(scenes, tmp_path):
     bad.write_text("{")
     with pytest.raises(DataError, match="bad.json: not JSON"):
         CocoDetection(scenes.images_dir, bad)
-    with pytest.raises(DataError, match="nope.json: no such annotation file"):
+    with pytest.raises(DataError, match="nope.json: no such file"):
         CocoDetection(scenes.images_dir, tmp_path / "nope.json")
 
 

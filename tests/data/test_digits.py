@@ -125,7 +125,7 @@ def test_cli_make_and_info(tmp_path, capsys):
     assert main(["data", "info", str(out / "val.json")]) == 0
     assert "val.json: 1 images" in capsys.readouterr().out
     assert main(["data", "info", str(tmp_path / "missing.json")]) == 2
-    assert "missing.json: no such annotation file" in capsys.readouterr().err
+    assert "missing.json: no such file" in capsys.readouterr().err
     assert main(["data", "info", str(out / "images")]) == 2
     assert "no COCO annotation JSON" in capsys.readouterr().err
 

@@ -41,5 +41,5 @@ def test_config_errors_name_the_key(experiment, changes, message):
 def test_unknown_profile_and_missing_file(experiment, tmp_path):
     with pytest.raises(ConfigError, match="no profile 'paper'; known: tiny"):
         expand_runs(load_experiment(experiment()), "paper")
-    with pytest.raises(ConfigError, match="missing.yaml: no such experiment file"):
+    with pytest.raises(ConfigError, match="missing.yaml: no such file"):
         load_experiment(tmp_path / "missing.yaml")
