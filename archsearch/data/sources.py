@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.data.coco import CocoDetection
-from archsearch.data.digits import cached_digit_scenes
+from archsearch.data.digits import PROFILES, cached_digit_scenes
 from archsearch.errors import DataError
 
 DEFAULT_IMAGES = 2000
@@ -38,18 +38,35 @@ def train_and_val(
             CocoDetection(Path(coco["images"]), Path(coco["train"]), masks),
             CocoDetection(Path(val_images), Path(coco["val"]), masks),
         )
-    if "digits" not in source:
-        raise DataError(f"data has neither 'digits' nor 'coco' (got {sorted(source)})")
-    settings = digit_settings(source["digits"])
+    settings = check_digits(source, images)
     scenes = cached_digit_scenes(
-        settings["profile"],
-        images or settings.get("images") or DEFAULT_IMAGES,
-        settings.get("seed", 0),
-        image_size,
+        settings["profile"], settings["images"], settings["seed"], image_size
     )
     return scenes.train(masks), scenes.val(masks)
 
 
+def check_digits(source: Mapping[str, Any], images: int | None = None) -> dict[str, Any]:
+    """The digit-scene settings of ``source`` with their defaults, each checked: a known
+    profile, a positive whole count of images (``images`` overrides it), a whole seed."""
+    if "digits" not in source:
+        raise DataError(f"data has neither 'digits' nor 'coco' (got {sorted(source)})")
+    settings = digit_settings(source["digits"])
+    if settings.get("profile") not in PROFILES:
+        known = ", ".join(PROFILES)
+        raise DataError(f"unknown digit-scene profile {settings.get('profile')!r}; known: {known}")
+    count = images if images is not None else settings.get("images")
+    count = DEFAULT_IMAGES if count is None else count
+    seed = settings.get("seed", 0)
+    for key, value, smallest in (("images", count, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+            raise DataError(f"data.digits.{key}: {value!r} is not a whole number >= {smallest}")
+    return {**settings, "images": count, "seed": seed}
+
+
 def digit_settings(digits: str | Mapping[str, Any]) -> dict[str, Any]:
     """A ``digits`` description as a mapping: ``"mixed"`` is ``{"profile": "mixed"}``."""
-    return {"profile": digits} if isinstance(digits, str) else dict(digits)
+    if isinstance(digits, str):
+        return {"profile": digits}
+    if not isinstance(digits, Mapping):
+        raise DataError(f"data.digits: expected a profile name or a mapping, got {digits!r:.40}")
+    return dict(digits)

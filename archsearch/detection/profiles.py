@@ -25,6 +25,40 @@ from archsearch.errors import ConfigError
 from archsearch.neck import build_neck
 from archsearch.weights import ConnectionWeights
 
+# Setting: (int: a whole number >= the bound; float: a number > 0, bound 0; may be None).
+# A tuple setting checks each item.
+SETTING_RULES: dict[str, tuple[type, float, bool]] = {
+    "backbone_widths": (int, 1, False),
+    "backbone_depth": (int, 1, False),
+    "levels": (int, 0, False),
+    "channels": (int, 1, False),
+    "min_size": (int, 1, False),
+    "max_size": (int, 1, False),
+    "anchor_range": (float, 0, True),
+    "aspect_ratios": (float, 0, False),
+    "canonical_scale": (int, 1, False),
+    "roi_sampling": (int, 0, False),
+    "rpn_train": (int, 1, False),
+    "rpn_test": (int, 1, False),
+    "rois_per_image": (int, 1, False),
+    "box_head_width": (int, 1, False),
+    "mask_head_width": (int, 1, False),
+    "steps": (int, 1, True),
+    "epochs": (float, 0, True),
+    "batch_size": (int, 1, False),
+    "base_lr": (float, 0, False),
+    "base_batch": (int, 1, False),
+    "warmup_steps": (int, 0, False),
+    "clip_norm": (float, 0, True),
+}
+
+
+def _in_range(value: Any, whole: bool, smallest: float) -> bool:
+    """A finite number, not a bool: whole and >= ``smallest``, or else > ``smallest``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    return isinstance(value, int) and value >= smallest if whole else value > smallest
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -61,6 +95,23 @@ class Profile:
     warmup_steps: int = 500
     schedule: str = "step"
     clip_norm: float | None = None
+
+    def __post_init__(self) -> None:
+        """Each setting of the type and range it needs: a bad override fails here, before
+        any data is generated or a study is created, with the setting and value named."""
+        for name, value in dataclasses.asdict(self).items():
+            rule = SETTING_RULES.get(name)
+            if rule is None or (value is None and rule[2]):
+                continue
+            kind, smallest, nullable = rule
+            values = value if isinstance(value, tuple) else (value,)
+            whole = kind is int
+            if not values or not all(_in_range(v, whole, smallest) for v in values):
+                what = f"whole number >= {smallest}" if whole else "positive number"
+                alternative = " or null" if nullable else ""
+                raise ConfigError(
+                    f"profile {self.name!r}: {name} {value!r:.40} must be a {what}{alternative}"
+                )
 
     def replace(self, **changes: Any) -> Profile:
         """A copy with ``changes``; unknown names raise `ConfigError` naming them.

@@ -89,9 +89,11 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
     _check_keys(section, PROFILE_KEYS, where)
     data = section.get("data", config["data"])
     _check_keys(data, DATA_KEYS, f"{where}.data" if "data" in section else f"{path}: data")
-    seed_list = list(section.get("seeds", [0]))
-    if seeds is not None:
-        seed_list = list(range(seeds))
+    seed_list = list(range(seeds)) if seeds is not None else section.get("seeds", [0])
+    if not isinstance(seed_list, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seed_list
+    ):
+        raise ConfigError(f"{where}.seeds: {seed_list!r:.40} is not a list of whole numbers >= 0")
     runs = []
     for index, run in enumerate(config["runs"]):
         run_where = f"{path}: runs[{index}]"
@@ -106,7 +108,7 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
                     detector=detector,
                     neck=run.get("neck", "dense"),
                     strategy=run.get("strategy", "dense"),
-                    seed=int(seed),
+                    seed=seed,
                     train=section.get("train", profile),
                     data=dict(run_data),
                     images=section.get("images"),
@@ -136,6 +138,7 @@ def _check_keys(mapping: Any, allowed: set[str], where: str) -> None:
 
 def check_run(run: RunSpec, where: str) -> None:
     """Names and hyper-parameters known, a data path that exists: before any training."""
+    from archsearch.data.sources import check_digits
     from archsearch.detection.models import DETECTORS
     from archsearch.detection.profiles import get_profile
     from archsearch.neck import available_necks
@@ -152,6 +155,8 @@ def check_run(run: RunSpec, where: str) -> None:
         if run.strategy != "dense" and neck_kind(run.neck) != "graph":
             raise ConfigError(f"neck {run.neck!r} is no graph: only strategy 'dense' applies")
         get_profile(run.train).replace(**run.overrides)
+        if "digits" in run.data:
+            check_digits(run.data, run.images)
         if run.samples and run.strategy not in variational_strategies():
             known = ", ".join(variational_strategies())
             raise ConfigError(

@@ -37,10 +37,11 @@ class HyperParameter:
     """One knob of a strategy: its default, what it means, and its range for tuning.
 
     ``low``/``high`` bound a numeric search (``log`` for a log scale); ``choices`` lists the
-    values of a categorical one. A parameter with neither is not tuned. ``choices`` are the
-    only values a parameter takes; ``minimum`` is the smallest value a numeric one takes (the
-    tuning range may be narrower). `check` enforces both, and that a numeric default gets a
-    number.
+    values of a categorical one. A parameter with neither is not tuned. The validity domain
+    is separate from the tuning range (which may be narrower): ``choices`` are the only
+    values a parameter takes, ``minimum`` and ``maximum`` bound a numeric one, and an
+    ``integer`` one takes whole numbers. `check` enforces them, and that a numeric parameter
+    gets a number.
     """
 
     name: str
@@ -51,6 +52,8 @@ class HyperParameter:
     log: bool = False
     choices: tuple | None = None
     minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
 
     @property
     def tunable(self) -> bool:
@@ -75,9 +78,19 @@ class HyperParameter:
         if value is None or isinstance(self.default, bool) or not numeric:
             return
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise ConfigError(f"{self.name}: {value!r} is not a number")
+            raise ConfigError(f"{self.name}: {_shown(value)} is not a number")
+        if self.integer and value != int(value):
+            raise ConfigError(f"{self.name}: {value!r} is not a whole number")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{self.name}: {value!r} is below its minimum {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"{self.name}: {value!r} is above its maximum {self.maximum}")
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a value from a file may be huge."""
+    text = repr(value) if not isinstance(value, list | dict | tuple) else type(value).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 OPTIMIZERS = ("sgd", "adam")
@@ -115,7 +128,9 @@ def connection_training(
     )
 
 
-TARGET = HyperParameter("target", None, "connections to keep (None: the method decides)", minimum=1)
+TARGET = HyperParameter(
+    "target", None, "connections to keep (None: the method decides)", minimum=1, integer=True
+)
 
 
 @dataclass(frozen=True)

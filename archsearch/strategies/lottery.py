@@ -27,12 +27,28 @@ class LotteryTicket(RoundsToTarget):
     """Iterative magnitude pruning with rewinding of the neck's surviving parameters."""
 
     hyperparameters = (
-        HyperParameter("target", 9, "connections to keep", minimum=1),
+        HyperParameter("target", 9, "connections to keep", minimum=1, integer=True),
         HyperParameter(
-            "prune_start", 0.4, "first round, as a fraction of training", 0.2, 0.8, minimum=0.0
+            "prune_start",
+            0.4,
+            "first round, as a fraction of training",
+            0.2,
+            0.8,
+            minimum=0.0,
+            maximum=1.0,
         ),
-        HyperParameter("rounds", 3, "train-prune-rewind rounds", low=1, high=6, minimum=1),
-        HyperParameter("rewind", 0.0, "rewind point, as a fraction of training", 0.0, 0.2),
+        HyperParameter(
+            "rounds", 3, "train-prune-rewind rounds", low=1, high=6, minimum=1, integer=True
+        ),
+        HyperParameter(
+            "rewind",
+            0.0,
+            "rewind point, as a fraction of training",
+            0.0,
+            0.2,
+            minimum=0.0,
+            maximum=1.0,
+        ),
     )
 
     def setup(self, graph, total_steps: int, train_images: int) -> None:

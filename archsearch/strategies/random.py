@@ -14,8 +14,10 @@ class RandomPruning(PruningStrategy):
     """Keeps ``target`` connections drawn at random (valid neck guaranteed) at step 0."""
 
     hyperparameters = (
-        HyperParameter("target", 9, "connections to keep", minimum=1),
-        HyperParameter("seed", 0, "seed of the draw (the same seed, the same architecture)"),
+        HyperParameter("target", 9, "connections to keep", minimum=1, integer=True),
+        HyperParameter(
+            "seed", 0, "seed of the draw (the same seed, the same architecture)", integer=True
+        ),
     )
 
     def decide(self, neck, step: int) -> Decision | None:

@@ -42,9 +42,15 @@ def threshold_knobs(criteria: tuple[str, ...], rounds: int) -> tuple[HyperParame
             minimum=0.0,
         ),
         HyperParameter(
-            "prune_start", 0.3, "first round, as a fraction of training", 0.1, 0.8, minimum=0.0
+            "prune_start",
+            0.3,
+            "first round, as a fraction of training",
+            0.1,
+            0.8,
+            minimum=0.0,
+            maximum=1.0,
         ),
-        HyperParameter("rounds", rounds, "pruning rounds", low=1, high=8, minimum=1),
+        HyperParameter("rounds", rounds, "pruning rounds", low=1, high=8, minimum=1, integer=True),
         TARGET,
     )
 

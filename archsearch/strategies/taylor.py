@@ -34,12 +34,26 @@ class Taylor(RoundsToTarget):
     """
 
     hyperparameters = (
-        HyperParameter("target", 9, "connections to keep", minimum=1),
+        HyperParameter("target", 9, "connections to keep", minimum=1, integer=True),
         HyperParameter(
-            "prune_start", 0.5, "first round, as a fraction of training", 0.2, 0.8, minimum=0.0
+            "prune_start",
+            0.5,
+            "first round, as a fraction of training",
+            0.2,
+            0.8,
+            minimum=0.0,
+            maximum=1.0,
         ),
-        HyperParameter("rounds", 4, "pruning rounds", low=1, high=8, minimum=1),
-        HyperParameter("window", 0.1, "steps accumulated before a round (fraction)", 0.02, 0.3),
+        HyperParameter("rounds", 4, "pruning rounds", low=1, high=8, minimum=1, integer=True),
+        HyperParameter(
+            "window",
+            0.1,
+            "steps accumulated before a round (fraction)",
+            0.02,
+            0.3,
+            minimum=0.0,
+            maximum=1.0,
+        ),
     )
 
     def setup(self, graph, total_steps: int, train_images: int) -> None:

@@ -19,6 +19,13 @@ alone, so scaling one block's μ and σ together changes neither the sampled nec
 bound; the means' scale is left to the optimizer's drift, while their SNR is what the
 bound determines (`archsearch.strategies.criteria`).
 
+The posterior starts narrow (``initial_scale`` σ₀ = 0.1, where the paper's sec. 4.1.1
+starts at 1): around means of 1, σ = 1 makes every sampled neck a reweighting by noise as
+large as the weights, and in a short run the detector learns under that noise to the end
+(`reports/FINDINGS.md` measures what it costs). Starting narrow, the KL widens the
+posteriors of the connections the data does without, and their SNR falls under the
+threshold, while the rest stay sharp.
+
 The means and scales train under their own Adam (`connection_training`): the KL's pull on
 a mean is at most ``kl_factor · μ/(N(μ² + σ²))`` a step, which the detector's SGD turns into
 a few hundredths over a short run, while Adam's steps are scale-free (as in sparse
@@ -53,14 +60,29 @@ class VariationalPruning(ThresholdRounds):
             minimum=0.0,
         ),
         HyperParameter(
-            "kl_warmup", 0.2, "linear KL warm-up, fraction of training", 0.0, 0.5, minimum=0.0
+            "kl_warmup",
+            0.2,
+            "linear KL warm-up, fraction of training",
+            0.0,
+            0.5,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        HyperParameter(
+            "initial_scale",
+            0.1,
+            "posterior scale at the start: σ (β for Laplace); the means start at 1",
+            low=0.01,
+            high=1.0,
+            log=True,
+            minimum=1e-6,
         ),
         *threshold_knobs(("snr", "mean", "share"), rounds=4),
         *connection_training("adam", lr=0.01),
     )
 
     def make_weights(self, connection_ids) -> VariationalWeights:
-        return self.distribution(connection_ids)
+        return self.distribution(connection_ids, self.initial_scale)
 
     def annealing(self, step: int) -> float:
         """``kl_factor`` times a linear ramp from 0 to 1 over the warm-up."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -18,16 +19,18 @@ KL_LOG_VAR_FLOOR = -50.0
 class GaussianARD(VariationalWeights):
     """q(w) = Π_i N(μ_i, σ_i²) (eq. 8) against the prior N(0, σ̂_i²) with σ̂_i² = μ_i² + σ_i².
 
-    Parameters are ``mu`` (initialised to 1) and ``log_var`` = log σ² (initialised to 0), as in
-    sec. 4.1.1: optimizing the log-variance keeps σ positive without constraints. The prior's
+    Parameters are ``mu`` (initialised to 1) and ``log_var`` = log σ² (initialised to
+    2 log ``initial_scale``; the paper's sec. 4.1.1 starts at σ = 1): optimizing the
+    log-variance keeps σ positive without constraints. The prior's
     variance is not a parameter: eq. 10 solves for it in closed form, which turns the KL into
     eq. 11, a function of the signal-to-noise ratio μ²/σ² alone.
     """
 
-    def __init__(self, connection_ids: Sequence[str]) -> None:
+    def __init__(self, connection_ids: Sequence[str], initial_scale: float = 1.0) -> None:
         super().__init__(connection_ids)
-        self.mu = nn.Parameter(torch.ones(len(self.connection_ids)))
-        self.log_var = nn.Parameter(torch.zeros(len(self.connection_ids)))
+        count = len(self.connection_ids)
+        self.mu = nn.Parameter(torch.ones(count))
+        self.log_var = nn.Parameter(torch.full((count,), 2 * math.log(initial_scale)))
 
     @classmethod
     def from_params(

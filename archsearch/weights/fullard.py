@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -24,7 +25,8 @@ class FullARD(VariationalWeights):
     diagonal is exp(``log_diag``) (exp rather than softplus, so ``log_diag`` is minus half a
     per-direction log-variance, the counterpart of `GaussianARD`'s ``log_var``); its strict
     lower part is ``lower``'s, entries of ``lower`` on and above the diagonal are ignored.
-    Initialisation: μ = 1, P = I (Σ = I), the same distribution as `GaussianARD`'s.
+    Initialisation: μ = 1, P = I / ``initial_scale`` (Σ = ``initial_scale``² I), the same
+    distribution as `GaussianARD`'s.
 
     The KL has an exact closed form that needs neither an inverse nor a log-determinant.
     With s = μᵀΣ⁻¹μ = ‖Pμ‖², the matrix determinant lemma gives log|Σ̂| = log|Σ| + log(1 + s)
@@ -39,11 +41,11 @@ class FullARD(VariationalWeights):
     and the tests check this form against a dense float64 ``MultivariateNormal`` KL.
     """
 
-    def __init__(self, connection_ids: Sequence[str]) -> None:
+    def __init__(self, connection_ids: Sequence[str], initial_scale: float = 1.0) -> None:
         super().__init__(connection_ids)
         count = len(self.connection_ids)
         self.mu = nn.Parameter(torch.ones(count))
-        self.log_diag = nn.Parameter(torch.zeros(count))
+        self.log_diag = nn.Parameter(torch.full((count,), -math.log(initial_scale)))
         self.lower = nn.Parameter(torch.zeros(count, count))
         # Masks instead of ``Tensor.tril`` in every step: tril is a parallel loop even at
         # 63 × 63, and it stalls a train step for milliseconds when the CPU is oversubscribed.

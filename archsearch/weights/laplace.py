@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -19,14 +20,16 @@ class Laplace(VariationalWeights):
     """q(w) = Π_i Laplace(μ_i, β_i) (eq. 20) against the prior Π_i Laplace(0, 1) (eq. 19).
 
     Parameters are ``mu`` (initialised to 1, as the Gaussian means) and ``log_scale`` = log β
-    (initialised to 0, β = 1): the log keeps β positive without constraints, as the Gaussian
-    families' log-variances do. The prior is fixed, not optimized.
+    (initialised to log ``initial_scale``; the paper's β = 1): the log keeps β positive
+    without constraints, as the Gaussian families' log-variances do. The prior is fixed, not
+    optimized.
     """
 
-    def __init__(self, connection_ids: Sequence[str]) -> None:
+    def __init__(self, connection_ids: Sequence[str], initial_scale: float = 1.0) -> None:
         super().__init__(connection_ids)
-        self.mu = nn.Parameter(torch.ones(len(self.connection_ids)))
-        self.log_scale = nn.Parameter(torch.zeros(len(self.connection_ids)))
+        count = len(self.connection_ids)
+        self.mu = nn.Parameter(torch.ones(count))
+        self.log_scale = nn.Parameter(torch.full((count,), math.log(initial_scale)))
 
     @classmethod
     def from_params(

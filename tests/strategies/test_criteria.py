@@ -191,3 +191,13 @@ def test_scaling_one_blocks_posterior_changes_its_means_but_not_the_elbo_nor_snr
     assert not torch.allclose(
         criterion_values("mean", graph, scaled), criterion_values("mean", graph, original)
     )
+
+
+@pytest.mark.parametrize("name", ["ard", "fullard", "laplace"])
+def test_the_strategy_builds_its_posterior_at_its_initial_scale(name):
+    strategy = create(name, initial_scale=0.05)
+    weights = strategy.make_weights(dense().connection_ids)
+    variance = 2 * 0.05**2 if name == "laplace" else 0.05**2
+    torch.testing.assert_close(weights.variance(), torch.full((63,), variance))
+    with pytest.raises(ConfigError, match="initial_scale: 0 is below its minimum"):
+        create(name, initial_scale=0)

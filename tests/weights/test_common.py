@@ -62,6 +62,16 @@ def test_default_init_is_mean_one(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_initial_scale_sets_the_draws_spread_and_keeps_the_means(kind):
+    """Draws of a fresh posterior have mean 1 and the scale asked for: sd σ₀ for the
+    Gaussians, √2 β₀ for Laplace (checked by moments, not by the objects' `variance`)."""
+    torch.manual_seed(3)
+    weights = kind(["a", "b", "c"], initial_scale=0.1).double()
+    sd = 0.1 * (2**0.5 if kind is Laplace else 1.0)
+    _check_moments(weights.sample(40_000), torch.ones(3, dtype=torch.float64), sd**2 * torch.eye(3))
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_from_params_defaults_ids_and_checks_shapes(kind):
     weights, _, _ = _random(kind)
     bare = kind.from_params(*_params_of(weights))
