@@ -1,5 +1,7 @@
 """Config errors are reported before any training, naming the file and key."""
 
+from pathlib import Path
+
 import pytest
 
 from archsearch.errors import ConfigError
@@ -43,3 +45,15 @@ def test_unknown_profile_and_missing_file(experiment, tmp_path):
         expand_runs(load_experiment(experiment()), "paper")
     with pytest.raises(ConfigError, match="missing.yaml: no such file"):
         load_experiment(tmp_path / "missing.yaml")
+
+
+SHIPPED = sorted((Path(__file__).parents[2] / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_experiment_expands_on_the_cpu_profiles(path):
+    """Each file's demo and quick sections pass every check `archsearch run` makes first."""
+    config = load_experiment(path)
+    for profile in set(config["profiles"]) & {"demo", "quick"}:
+        runs = expand_runs(config, profile)
+        assert runs and len({run.id for run in runs}) == len(runs)
