@@ -19,3 +19,7 @@ class ConfigError(ArchsearchError):
 
 class DataError(ArchsearchError):
     """A data set on disk is malformed."""
+
+
+class TrainingError(ArchsearchError):
+    """Training cannot go on: the loss is no longer a finite number."""

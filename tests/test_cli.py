@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from archsearch.cli import main
 from archsearch.graph import load_json
 
@@ -36,3 +38,37 @@ def test_errors_are_one_line_with_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "unknown graph 'nope'" in err
     assert main(["graph", "info", str(tmp_path / "missing.json")]) == 2
     assert "missing.json: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["train", "--base-lr", "nan"], "argument --base-lr: 'nan' is not a finite number"),
+        (["train", "--checkpoint-every", "-1"], "argument --checkpoint-every: -1 is below 0"),
+        (["train", "--num-workers", "-1"], "argument --num-workers: -1 is below 0"),
+        (["train", "--steps", "ten"], "argument --steps: 'ten' is not a whole number"),
+        (["train", "--images", "0"], "data.digits.images: 0 is not a whole number >= 1"),
+        (["train", "--set", "channels=abc"], "channels 'abc' must be a whole number >= 1"),
+        (["train", "--set", "batch_size=0"], "batch_size 0 must be a whole number >= 1"),
+        (["train", "--strategy", "ard", "--param", "target=abc"], "target: 'abc' is not a number"),
+        (["train", "--strategy", "ard", "--param", "prune_start=5"], "above its maximum 1.0"),
+        (["train", "--strategy", "ard", "--param", "rounds=0"], "rounds: 0 is below its minimum"),
+        (["eval", "{tmp}", "--timing-images", "-5"], "argument --timing-images: -5 is below 0"),
+        (["runs", "list", "nosuch", "--root", "{tmp}"], "no study 'nosuch': no database at"),
+        (["runs", "list", "junk", "--root", "{tmp}"], "junk.db: not a study database"),
+        (["runs", "list", "x", "--storage", "notaurl"], "notaurl: not a study database"),
+        (["report", "nosuch", "--root", "{tmp}"], "neither a records folder nor a study"),
+        (["graph", "draw"], "the following arguments are required"),
+    ],
+)
+def test_bad_values_are_one_line_and_change_nothing(tmp_path, capsys, command, message):
+    (tmp_path / "junk.db").write_bytes(bytes(range(256)) * 16)
+    out = ["--out", str(tmp_path / "run")] if command[0] == "train" else []
+    before = sorted(tmp_path.rglob("*"))
+    try:
+        code = main([part.format(tmp=tmp_path) for part in command] + out)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert sorted(tmp_path.rglob("*")) == before

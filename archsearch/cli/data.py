@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from archsearch.cli import whole
 from archsearch.data import PROFILES, CocoDetection, make_digit_scenes, scenes_dir
 from archsearch.errors import DataError
 
@@ -19,9 +20,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
     make = actions.add_parser("make", help="generate digit scenes in COCO format")
     make.add_argument("--profile", choices=list(PROFILES), default="mixed")
-    make.add_argument("--images", type=int, default=2000)
-    make.add_argument("--seed", type=int, default=0)
-    make.add_argument("--image-size", type=int, default=128)
+    make.add_argument("--images", type=whole(1), default=2000)
+    make.add_argument("--seed", type=whole(0), default=0)
+    make.add_argument("--image-size", type=whole(1), default=128)
     make.add_argument("--out", type=Path, help="default: the cache folder under $ARCHSEARCH_DATA")
     make.set_defaults(func=_make)
 

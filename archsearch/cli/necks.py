@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from archsearch.cli import whole
 from archsearch.cli.graph import _levels
 from archsearch.neck.catalog import available_necks, summarize
 
@@ -20,9 +21,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         default=[512, 1024, 2048],
         help="backbone channels, lowest level first (default: ResNet-50 C3-C5, 512,1024,2048)",
     )
-    necks.add_argument("--channels", type=int, default=256, help="neck width (default 256)")
+    necks.add_argument("--channels", type=whole(1), default=256, help="neck width (default 256)")
     necks.add_argument("--levels", type=_levels, default=(3, 7), help="level range, e.g. 3-7")
-    necks.add_argument("--size", type=int, default=512, help="square image side for FLOPs")
+    necks.add_argument("--size", type=whole(1), default=512, help="square image side for FLOPs")
     necks.set_defaults(func=_list)
 
 

@@ -41,7 +41,7 @@ def write(source: str, out: Path, storage: str | None, root: Path) -> list[Path]
 
     if storage is None and not sqlite_file(source, root).is_file():
         raise ConfigError(f"{source}: neither a records folder nor a study under {root}/")
-    return report_study(open_study(source, storage, root), root, out)
+    return report_study(open_study(source, storage, root, create=False), root, out)
 
 
 def print_written(written: list[Path], out: Path) -> None:

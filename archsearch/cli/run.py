@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from archsearch.cli import whole
 from archsearch.experiment.pipeline import run_experiment
 from archsearch.experiment.study import (
     HEARTBEAT_SECONDS,
@@ -22,7 +23,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     run = subcommands.add_parser("run", help="run an experiment file's runs (an Optuna study)")
     run.add_argument("experiment", type=Path, help="experiments/NAME.yaml")
     run.add_argument("--profile", default="quick", help="demo, quick or paper (default quick)")
-    run.add_argument("--seeds", type=int, help="override the profile's seeds with 0..N-1")
+    run.add_argument("--seeds", type=whole(1), help="override the profile's seeds with 0..N-1")
     _storage_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_run)
@@ -45,7 +46,7 @@ def _storage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("runs"), help="runs folder")
     parser.add_argument(
         "--heartbeat",
-        type=int,
+        type=whole(1),
         default=HEARTBEAT_SECONDS,
         help="seconds between a worker's heartbeats; 3 missed beats fail its run for retry",
     )
@@ -74,13 +75,13 @@ def _line(row: dict) -> str:
 
 
 def _list(args: argparse.Namespace) -> None:
-    study = open_study(args.study, args.storage, args.root, args.heartbeat)
+    study = open_study(args.study, args.storage, args.root, args.heartbeat, create=False)
     for row in trials_table(study):
         print(_line(row))
 
 
 def _export(args: argparse.Namespace) -> None:
-    study = open_study(args.study, args.storage, args.root, args.heartbeat)
+    study = open_study(args.study, args.storage, args.root, args.heartbeat, create=False)
     paths = export_records(study, args.root, args.out / "records")
     rows = trials_table(study)
     (args.out / "runs.json").write_text(json.dumps(rows, indent=1))

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from archsearch.cli import positive, whole
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.train import read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
@@ -57,6 +58,16 @@ class RunConfig:
     num_workers: int = 0
     profile_settings: dict[str, Any] = field(default_factory=dict)
     strategy_params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Whole-number settings are whole numbers >= 0 (a ``--config`` file's too)."""
+        for name in INTEGERS:
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                flag = name.replace("_", "-")
+                raise ConfigError(f"{flag}: {value!r:.40} is not a whole number >= 0")
 
     def spec(self) -> RunSpec:
         """The run these settings ask for; ``steps``, ``batch_size`` and ``base_lr`` given
@@ -104,7 +115,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     train.add_argument("--config", type=Path, help="YAML file of the settings below")
     for name, spec in FIELDS.items():
         if name not in MAPPINGS:
-            kind = int if name in INTEGERS else float if name == "base_lr" else str
+            kind = whole(0) if name in INTEGERS else positive if name == "base_lr" else str
             flag = f"--{name.replace('_', '-')}"
             text = f"{HELP.get(name, name.replace('_', ' '))} (default: {spec.default})"
             train.add_argument(flag, type=kind, default=None, help=text)
@@ -128,19 +139,22 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     evaluate = subcommands.add_parser("eval", help="evaluate a trained run on its validation set")
     evaluate.add_argument("run", type=Path, help="the run folder (its --out)")
     evaluate.add_argument(
-        "--timing-images", type=int, default=20, help="images to time inference on (0: no timing)"
+        "--timing-images",
+        type=whole(0),
+        default=20,
+        help="images to time inference on (0: no timing)",
     )
     evaluate.add_argument(
         "--samples",
-        type=int,
+        type=whole(0),
         default=0,
         help="K fusion networks sampled from a variational neck: Table 2's baseline, mean and "
         "varvote rows (0: off; the paper uses 10)",
     )
-    evaluate.add_argument("--sample-seed", type=int, default=0, help="seed of the K samples")
+    evaluate.add_argument("--sample-seed", type=whole(0), default=0, help="seed of the K samples")
     evaluate.add_argument(
         "--sigma-t",
-        type=float,
+        type=positive,
         default=DecoderSettings.sigma_t,
         help=f"var voting's IoU temperature (default: {DecoderSettings.sigma_t})",
     )

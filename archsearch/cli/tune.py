@@ -15,6 +15,7 @@ from pathlib import Path
 
 import optuna
 
+from archsearch.cli import whole
 from archsearch.cli.run import _storage_options
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import load_experiment
@@ -37,9 +38,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     tuner.add_argument("experiment", type=Path, help="experiments/NAME.yaml")
     tuner.add_argument("--strategy", required=True, help="the strategy to tune, e.g. lasso")
-    tuner.add_argument("--trials", type=int, required=True, help="trials of the whole study")
+    tuner.add_argument("--trials", type=whole(1), required=True, help="trials of the whole study")
     tuner.add_argument("--profile", default="quick", help="demo, quick or paper (default quick)")
-    tuner.add_argument("--seed", type=int, default=0, help="sampler seed; one per worker")
+    tuner.add_argument("--seed", type=whole(0), default=0, help="sampler seed; one per worker")
     tuner.add_argument(
         "--objectives",
         default="ap",

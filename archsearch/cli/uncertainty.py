@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from archsearch.cli import whole
 from archsearch.cli.train import load_run
 from archsearch.errors import ConfigError
 from archsearch.uncertainty import DecoderSettings, decode_images, draw_weights
@@ -18,10 +19,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     draw.add_argument("run", type=Path, help="a run folder trained with a variational strategy")
     draw.add_argument(
-        "--images", type=int, nargs="+", default=[0, 1, 2], help="validation image indices"
+        "--images", type=whole(0), nargs="+", default=[0, 1, 2], help="validation image indices"
     )
-    draw.add_argument("--samples", type=int, default=10, help="sampled fusion networks (K)")
-    draw.add_argument("--sample-seed", type=int, default=0, help="seed of the K samples")
+    draw.add_argument("--samples", type=whole(1), default=10, help="sampled fusion networks (K)")
+    draw.add_argument("--sample-seed", type=whole(0), default=0, help="seed of the K samples")
     draw.add_argument("--min-score", type=float, default=0.2, help="hide boxes scoring under")
     draw.add_argument("--out", type=Path, help="folder for the figures (default: RUN/figures)")
     draw.set_defaults(func=_draw)

@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from archsearch.detection import distributed
-from archsearch.errors import ConfigError
+from archsearch.errors import ConfigError, TrainingError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write, atomic_write_text
 from archsearch.neck import FusionNeck
@@ -268,6 +268,12 @@ class Trainer:
             self._neck_replaced(neck)
         record = {name: float(value.detach()) for name, value in losses.items()}
         record = distributed.average_values({"loss": float(total.detach()), **record})
+        if not math.isfinite(record["loss"]) and not self.amp:  # AMP's scaler skips such steps
+            terms = ", ".join(f"{name} {value:.4g}" for name, value in record.items())
+            raise TrainingError(
+                f"step {self.step}: the loss is not finite ({terms}); the last checkpoint is "
+                "kept: lower the learning rate (base_lr) or clip gradients (clip_norm)"
+            )
         return {**record, "lr": lr}
 
     def _neck_replaced(self, old: nn.Module) -> None:

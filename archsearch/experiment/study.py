@@ -33,6 +33,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from tqdm import tqdm
 
+from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec
 from archsearch.experiment.run import execute
 
@@ -48,38 +49,52 @@ def sqlite_file(study_name: str, root: Path = Path("runs")) -> Path:
     return root / f"{study_name}.db"
 
 
-def default_storage(study_name: str, root: Path = Path("runs")) -> str:
-    root.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{sqlite_file(study_name, root)}"
-
-
 def open_study(
     study_name: str,
     storage: str | None,
     root: Path = Path("runs"),
     heartbeat: int = HEARTBEAT_SECONDS,
+    create: bool = True,
     **options: Any,
 ) -> optuna.Study:
     """The study ``study_name`` at ``storage`` (SQLite under ``root`` by default).
 
     ``options`` go to `optuna.create_study` (a tuner's sampler, pruner and directions).
+    ``create`` False opens only a study that exists (`ConfigError` otherwise), and creates
+    no file: what the commands that only read a study use.
 
     A running trial beats every ``heartbeat`` seconds; one silent for three beats belongs
     to a dead worker: it is failed and enqueued again (up to 3 times), and resumes from its
     checkpoint.
     """
-    url = storage or default_storage(study_name, root)
+    url = storage or f"sqlite:///{sqlite_file(study_name, root)}"
     sqlite = url.startswith("sqlite")
+    if sqlite and not create:
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file() or path.stat().st_size == 0:
+            raise ConfigError(f"no study {study_name!r}: no database at {path}")
+    if storage is None:
+        root.mkdir(parents=True, exist_ok=True)
     # Several worker processes share one SQLite file: wait for its lock instead of failing;
     # the driver's own transactions are turned off, for `_serialize_sqlite` to begin them.
     engine = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {}
     # The heartbeat and stale-trial API is marked experimental; we depend on it knowingly.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    rdb = _rdb_storage(url, engine, heartbeat)
-    if sqlite:
-        _serialize_sqlite(rdb.engine)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(study_name=study_name, storage=rdb, load_if_exists=True, **options)
+    try:
+        rdb = _rdb_storage(url, engine, heartbeat)
+        if sqlite:
+            _serialize_sqlite(rdb.engine)
+        if not create:
+            return optuna.load_study(study_name=study_name, storage=rdb)
+        return optuna.create_study(
+            study_name=study_name, storage=rdb, load_if_exists=True, **options
+        )
+    except KeyError:  # optuna's answer for a study the storage does not hold
+        raise ConfigError(f"{url}: holds no study {study_name!r}") from None
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.DatabaseError) as error:
+        reason = " ".join(str(error.orig if hasattr(error, "orig") else error).split())[:120]
+        raise ConfigError(f"{url}: not a study database ({reason})") from None
 
 
 def _rdb_storage(url: str, engine: dict[str, Any], heartbeat: int, tries: int = 5) -> RDBStorage:

@@ -9,6 +9,7 @@ import torch
 from archsearch.detection.profiles import detector_from_profile
 from archsearch.detection.pruning import detector_with_strategy
 from archsearch.detection.train import StepBatches, Trainer, TrainHooks, lr_factor
+from archsearch.errors import TrainingError
 from archsearch.graph import select_top
 from archsearch.neck import FusionNeck
 from tests.detection import TINY, TinyScenes
@@ -154,3 +155,19 @@ def test_batches_depend_only_on_seed_and_step():
     epoch = sorted(i for batch in whole[:3] for i in batch)
     assert len(set(epoch)) == 9
     assert list(StepBatches(10, 3, seed=6, start=0, stop=7)) != whole
+
+
+class NaNAtStepTwo(TrainHooks):
+    """A penalty that turns into NaN at step 2."""
+
+    def loss(self, model, step):
+        return torch.tensor(float("nan") if step == 2 else 0.0)
+
+
+def test_a_loss_that_is_no_longer_finite_stops_training_and_keeps_the_checkpoint(tmp_path):
+    trainer = _trainer(tmp_path, NaNAtStepTwo(), steps=3, checkpoint_every=1)
+    trainer.fit(stop=1)
+    saved = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(TrainingError, match=r"step 2: the loss is not finite \(loss nan"):
+        trainer.fit()
+    assert (tmp_path / "checkpoint.pt").read_bytes() == saved

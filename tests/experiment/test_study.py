@@ -12,7 +12,7 @@ import pytest
 
 from archsearch.cli import main
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.study import default_storage, open_study, trials_table, work
+from archsearch.experiment.study import open_study, sqlite_file, trials_table, work
 from tests.experiment.conftest import archsearch
 
 
@@ -134,7 +134,7 @@ def test_of_two_workers_that_pop_one_run_at_once_the_lower_trial_runs_it(experim
     root = tmp_path / "runs"
     study = open_study("tiny-tiny", None, root)
     study.enqueue_trial({}, user_attrs={"run": run.id})
-    other = optuna.storages.RDBStorage(default_storage("tiny-tiny", root))
+    other = optuna.storages.RDBStorage(f"sqlite:///{sqlite_file('tiny-tiny', root)}")
     popped = other.create_new_trial(other.get_study_id_from_name("tiny-tiny"))  # running
     other.set_trial_user_attr(popped, "run", run.id)
     assert work(study, [run], root, progress=False) == 1
