@@ -9,8 +9,10 @@ not there at all.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -114,10 +116,18 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     try:
         write(Path(tmp))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, Exception) and not isinstance(error, OSError) and _disk_full(path):
+            # torch.save reports a full disk as a RuntimeError about stream positions
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from error
         raise
     return path
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the file system of ``path`` has less than a mebibyte left."""
+    return shutil.disk_usage(path.parent).free < 2**20
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

@@ -1,12 +1,13 @@
 """The `archsearch` command: help, graph build/info, demo, and one-line errors."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
 from archsearch.cli import main
-from archsearch.graph import load_json
+from archsearch.graph import dense, load_json, to_dict
 
 
 def test_help_lists_subcommands(capsys):
@@ -72,3 +73,17 @@ def test_bad_values_are_one_line_and_change_nothing(tmp_path, capsys, command, m
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_graphs_past_the_size_limits_are_refused(tmp_path, capsys):
+    out = str(tmp_path / "g.json")
+    assert main(["graph", "build", "dense", "--levels", "3-300", "--out", out]) == 2
+    assert "levels run from 0 to 12" in capsys.readouterr().err
+    data = to_dict(dense())
+    data["nodes"] += [{"id": f"X{i}", "kind": "block", "level": 3} for i in range(5000)]
+    (tmp_path / "big.json").write_text(json.dumps(data))
+    assert main(["graph", "draw", str(tmp_path / "big.json"), "--out", out + ".png"]) == 2
+    assert "5020 nodes, more than a fusion graph's 1000" in capsys.readouterr().err
+    assert main(["graph", "draw", str(tmp_path / "big.json"), "--out", out + ".xyz"]) == 2
+    assert "matplotlib writes no '.xyz' files" in capsys.readouterr().err
+    assert not (tmp_path / "g.json").exists()

@@ -1,5 +1,6 @@
 """Readers: one error naming the file for every file that cannot be read, and no YAML bombs."""
 
+import shutil
 import time
 
 import pytest
@@ -7,7 +8,14 @@ import yaml
 
 from archsearch.cli import main
 from archsearch.errors import ConfigError, DataError
-from archsearch.io import MAX_YAML_VALUES, parse_yaml, read_json, read_text, read_yaml
+from archsearch.io import (
+    MAX_YAML_VALUES,
+    atomic_write,
+    parse_yaml,
+    read_json,
+    read_text,
+    read_yaml,
+)
 
 # Seven levels of ten aliases each: 10^7 values once expanded, a few hundred bytes on disk.
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -92,3 +100,20 @@ def test_the_command_line_says_one_line_and_writes_nothing(tmp_path, capsys, wri
     assert code == 2 and "\n" not in err and "Traceback" not in err, err
     assert str(path) in err
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_write_that_fails_on_a_full_disk_says_so_and_leaves_nothing(tmp_path, monkeypatch):
+    """torch.save on a full disk raises a RuntimeError about stream positions; the write
+    reports ENOSPC with the path, and no temporary file stays behind."""
+    monkeypatch.setattr(
+        "shutil.disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 100, 100)
+    )
+
+    def torch_like_failure(tmp):
+        tmp.write_bytes(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64")
+
+    with pytest.raises(OSError, match="No space left on device") as error:
+        atomic_write(tmp_path / "checkpoint.pt", torch_like_failure)
+    assert error.value.filename == str(tmp_path / "checkpoint.pt")
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from archsearch.errors import ConfigError
 from archsearch.graph import available_graphs, build_graph, load_json, save_graphml, save_json
 
 
@@ -61,11 +62,18 @@ def _info(args: argparse.Namespace) -> None:
 
 def _draw(args: argparse.Namespace) -> None:
     # imported here: matplotlib is slow to load and only this action needs it
+    from matplotlib.figure import Figure
+
     from archsearch.reporting import architecture_figure, load_weights, save_figure
 
+    out = args.out if args.out.suffix else args.out.with_suffix(".png")
+    formats = Figure().canvas.get_supported_filetypes()
+    if out.suffix[1:] not in formats:
+        raise ConfigError(
+            f"{out}: matplotlib writes no {out.suffix!r} files; use {sorted(formats)}"
+        )
     graph = load_json(args.path)
     weights, reference = load_weights(args.weights) if args.weights else (None, None)
     figure = architecture_figure(reference, graph, weights, title=args.path.stem)
-    out = args.out if args.out.suffix else args.out.with_suffix(".png")
     save_figure(figure, out, formats=[out.suffix[1:]])
     print(f"wrote {out}: {graph!r}")

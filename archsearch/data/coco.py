@@ -48,7 +48,8 @@ def validate(data: dict[str, Any], path: Path, root_images: Path, masks: bool = 
     categories = set()
     for category in data["categories"]:
         if not isinstance(category, dict) or "id" not in category:
-            raise DataError(f"{path}: category {category!r} has no 'id'")
+            raise DataError(f"{path}: category {category!r:.60} has no 'id'")
+        _check_id(category["id"], f"{path}: category", "id")
         categories.add(category["id"])
     seen = set()
     for annotation in data["annotations"]:
@@ -58,6 +59,8 @@ def validate(data: dict[str, Any], path: Path, root_images: Path, masks: bool = 
         for key in ANNOTATION_KEYS:
             if key not in annotation:
                 raise DataError(f"{where} has no {key!r}")
+        for key in ("id", "image_id", "category_id"):
+            _check_id(annotation[key], where, key)
         if annotation["id"] in seen:  # pycocotools would silently keep only the last one
             raise DataError(f"{where}: duplicate annotation id")
         seen.add(annotation["id"])
@@ -67,8 +70,33 @@ def validate(data: dict[str, Any], path: Path, root_images: Path, masks: bool = 
         if image is None:
             raise DataError(f"{where}: unknown image id {annotation['image_id']}")
         _check_box(annotation["bbox"], image, where)
-        if masks and not annotation.get("iscrowd") and "segmentation" not in annotation:
-            raise DataError(f"{where} has no 'segmentation', and masks were asked for")
+        if masks and not annotation.get("iscrowd"):
+            if "segmentation" not in annotation:
+                raise DataError(f"{where} has no 'segmentation', and masks were asked for")
+            _check_segmentation(annotation["segmentation"], where)
+
+
+def _check_id(value: Any, where: str, key: str) -> None:
+    """COCO ids are integers (pycocotools indexes by them; a list or dict is unhashable)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(f"{where}: {key!r} {value!r:.40} is not an integer")
+
+
+def _check_segmentation(segmentation: Any, where: str) -> None:
+    """Polygons (lists of an even number, at least 6, of coordinates) or an RLE object."""
+    if isinstance(segmentation, dict):
+        if not {"counts", "size"} <= segmentation.keys():
+            raise DataError(f"{where}: RLE 'segmentation' needs 'counts' and 'size'")
+        return
+    polygons_ok = isinstance(segmentation, list) and all(
+        isinstance(polygon, list)
+        and len(polygon) >= 6
+        and len(polygon) % 2 == 0
+        and all(isinstance(v, Real) and not isinstance(v, bool) for v in polygon)
+        for polygon in segmentation
+    )
+    if not polygons_ok or not segmentation:
+        raise DataError(f"{where}: 'segmentation' is neither polygons [[x, y, ...]] nor RLE")
 
 
 def _check_images(entries: list, path: Path, root_images: Path) -> dict[Any, dict]:
@@ -80,11 +108,24 @@ def _check_images(entries: list, path: Path, root_images: Path) -> dict[Any, dic
         for key in IMAGE_KEYS:
             if key not in image:
                 raise DataError(f"{path}: image {image.get('id', '?')} has no {key!r}")
+        _check_id(image["id"], f"{path}: image", "id")
+        where = f"{path}: image {image['id']}"
         if image["id"] in images:
-            raise DataError(f"{path}: image {image['id']}: duplicate image id")
-        file = root_images / image["file_name"]
+            raise DataError(f"{where}: duplicate image id")
+        for key in ("width", "height"):
+            value = image[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise DataError(f"{where}: {key!r} {value!r:.40} is not a positive integer")
+        name = image["file_name"]
+        if not isinstance(name, str) or not name:
+            raise DataError(f"{where}: 'file_name' {name!r:.40} is not a file name")
+        file = root_images / name
+        if Path(name).is_absolute() or not file.resolve().is_relative_to(root_images.resolve()):
+            raise DataError(f"{where}: 'file_name' {name!r} leaves the image folder {root_images}")
         if not file.is_file():
-            raise DataError(f"{path}: image {image['id']}: missing image file {file}")
+            raise DataError(f"{where}: missing image file {file}")
+        if file.stat().st_size == 0:
+            raise DataError(f"{where}: image file {file} is empty")
         images[image["id"]] = image
     return images
 

@@ -34,6 +34,10 @@ INPUT, BLOCK, OUTPUT = "input", "block", "output"
 KINDS = (INPUT, BLOCK, OUTPUT)
 DEFAULT_OP = "fast_normalized"
 DEFAULT_LEVELS = (3, 7)
+# Bounds that keep a hostile file from exhausting memory or time: P12 has a stride of 4096
+# pixels, and the largest hand-designed necks have a few dozen nodes.
+MAX_LEVEL = 12
+MAX_NODES = 1000
 FORMAT_VERSION = 1
 
 
@@ -103,6 +107,8 @@ class FusionGraph:
         low, high = (int(levels[0]), int(levels[1]))
         if low > high:
             raise GraphError(f"level range {levels} is empty: the lowest level comes first")
+        if not 0 <= low <= high <= MAX_LEVEL:
+            raise GraphError(f"level range {levels}: levels run from 0 to {MAX_LEVEL}")
         self.nx = nx.DiGraph(levels=[low, high], name=name)
         for level in range(low, high + 1):
             self.nx.add_node(input_name(level), kind=INPUT, level=level, layer=0)
@@ -135,6 +141,8 @@ class FusionGraph:
 
         ``layer`` defaults to one more than the deepest input, so chains lay out left to right.
         """
+        if len(self.nx) >= MAX_NODES:
+            raise GraphError(f"block {name!r}: a fusion graph holds at most {MAX_NODES} nodes")
         inputs = list(inputs)
         if name in self.nx:
             raise GraphError(f"node {name!r} already exists")
@@ -294,6 +302,9 @@ def from_dict(data: dict, source: str = "<dict>") -> FusionGraph:
     """Inverse of `to_dict`; validates, naming ``source`` in any error."""
     if not isinstance(data, dict):
         raise GraphError(f"{source}: expected a JSON object, got {type(data).__name__}")
+    nodes = data.get("nodes")
+    if isinstance(nodes, list) and len(nodes) > MAX_NODES:
+        raise GraphError(f"{source}: {len(nodes)} nodes, more than a fusion graph's {MAX_NODES}")
     if data.get("format") != FORMAT_VERSION:
         raise GraphError(f"{source}: unsupported graph format {data.get('format')!r}")
     try:

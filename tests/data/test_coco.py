@@ -112,6 +112,13 @@ def _first(data, key, **change):
         (lambda d: _first(d, "images", file_name="gone.png"), "image {img}: missing .*gone.png"),
         (lambda d: d["images"][0].pop("width"), "image {img} has no 'width'"),
         (lambda d: d["images"].append(d["images"][0]), "image {img}: duplicate image id"),
+        (lambda d: _first(d, "images", width="128"), "image {img}: 'width' '128' is not a pos"),
+        (lambda d: _first(d, "images", file_name=7), "image {img}: 'file_name' 7 is not a file"),
+        (lambda d: _first(d, "images", file_name="../../etc/hostname"), "image {img}: .* leaves"),
+        (lambda d: _first(d, "images", file_name="/etc/hostname"), "image {img}: .* leaves"),
+        (lambda d: _first(d, "images", id={"a": 1}), "image: 'id' {{'a': 1}} is not an integer"),
+        (lambda d: _first(d, "annotations", category_id=[1]), "annotation {ann}: 'category_id'"),
+        (lambda d: _first(d, "categories", id="one"), "category: 'id' 'one' is not an integer"),
     ],
 )
 def test_validation_errors_name_the_file_and_the_culprit(scenes, tmp_path, change, message):
@@ -126,6 +133,19 @@ def test_validation_errors_name_the_file_and_the_culprit(scenes, tmp_path, chang
 def test_boxes_may_overhang_by_a_pixel(scenes, tmp_path):
     path, _ = _rewrite(scenes, tmp_path, lambda d: _first(d, "annotations", bbox=[-1, 0, 129, 5]))
     assert len(CocoDetection(scenes.images_dir, path)) == 16
+
+
+def test_an_empty_image_file_and_malformed_polygons_are_named(scenes, tmp_path):
+    data = json.loads(scenes.train_json.read_text())
+    empty = tmp_path / "images"
+    empty.mkdir()
+    for image in data["images"]:
+        (empty / image["file_name"]).write_bytes(b"")
+    with pytest.raises(DataError, match="image file .* is empty"):
+        CocoDetection(empty, scenes.train_json)
+    path, _ = _rewrite(scenes, tmp_path, lambda d: _first(d, "annotations", segmentation=[[1, 2]]))
+    with pytest.raises(DataError, match="'segmentation' is neither polygons"):
+        CocoDetection(scenes.images_dir, path, masks=True)
 
 
 def test_masks_need_segmentations(scenes, tmp_path):
