@@ -105,6 +105,8 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The object registered as ``name``; the error lists the known names."""
         self._load_plugins()
+        if not isinstance(name, str):
+            raise self.error(f"{self.what} name {name!r:.40} is not a string")
         if name in self._entries:
             return self._entries[name].obj
         if name in self._broken:

@@ -51,7 +51,7 @@ def check_digits(source: Mapping[str, Any], images: int | None = None) -> dict[s
     if "digits" not in source:
         raise DataError(f"data has neither 'digits' nor 'coco' (got {sorted(source)})")
     settings = digit_settings(source["digits"])
-    if settings.get("profile") not in PROFILES:
+    if not isinstance(settings.get("profile"), str) or settings["profile"] not in PROFILES:
         known = ", ".join(PROFILES)
         raise DataError(f"unknown digit-scene profile {settings.get('profile')!r}; known: {known}")
     count = images if images is not None else settings.get("images")

@@ -193,7 +193,7 @@ PROFILES = {profile.name: profile for profile in (QUICK, PAPER)}
 
 
 def get_profile(name: str) -> Profile:
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
     return PROFILES[name]
 

@@ -19,10 +19,21 @@ from archsearch.data.sources import digit_settings
 from archsearch.errors import ArchsearchError, ConfigError
 from archsearch.io import read_yaml
 
-TOP_KEYS = {"name", "description", "detectors", "data", "runs", "profiles", "samples"}
-RUN_KEYS = {"neck", "strategy", "params", "data"}
-PROFILE_KEYS = {"train", "overrides", "images", "seeds", "data"}
-DATA_KEYS = {"digits", "coco"}
+# The keys of each section of an experiment file and the types of their values; a key that
+# `REQUIRED` names may not be null, the others may (null: the default).
+TOP_KEYS = {
+    "name": str,
+    "description": str,
+    "detectors": list,
+    "data": dict,
+    "runs": list,
+    "profiles": dict,
+    "samples": int,
+}
+RUN_KEYS = {"neck": str, "strategy": str, "params": dict, "data": dict}
+PROFILE_KEYS = {"train": str, "overrides": dict, "images": int, "seeds": list, "data": dict}
+DATA_KEYS = {"digits": (str, dict), "coco": dict}
+REQUIRED = ("name", "runs", "profiles", "data")
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,14 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     config = read_yaml(path)
     _check_keys(config, TOP_KEYS, f"{path}")
-    for key in ("name", "runs", "profiles", "data"):
-        if key not in config:
+    for key in REQUIRED:
+        if config.get(key) is None:
             raise ConfigError(f"{path}: missing key {key!r}")
+    for key in ("detectors", "runs"):
+        items = config.get(key) or []
+        kind = str if key == "detectors" else dict
+        if not all(isinstance(item, kind) for item in items):
+            raise ConfigError(f"{path}: every item of {key!r} must be a {_name(kind)}")
     config["_path"] = str(path)
     return config
 
@@ -81,13 +97,13 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
 def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) -> list[RunSpec]:
     """The runs of ``profile``, checked against the registries before any training."""
     path = config["_path"]
-    if profile not in config["profiles"]:
+    if not isinstance(profile, str) or profile not in config["profiles"]:
         known = ", ".join(config["profiles"])
         raise ConfigError(f"{path}: no profile {profile!r}; known: {known}")
     section = config["profiles"][profile]
     where = f"{path}: profiles.{profile}"
     _check_keys(section, PROFILE_KEYS, where)
-    data = section.get("data", config["data"])
+    data = section.get("data") or config["data"]
     _check_keys(data, DATA_KEYS, f"{where}.data" if "data" in section else f"{path}: data")
     seed_list = list(range(seeds)) if seeds is not None else section.get("seeds", [0])
     if not isinstance(seed_list, list) or not all(
@@ -98,18 +114,18 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
     for index, run in enumerate(config["runs"]):
         run_where = f"{path}: runs[{index}]"
         _check_keys(run, RUN_KEYS, run_where)
-        run_data = run.get("data", data)
+        run_data = run.get("data") or data
         _check_keys(run_data, DATA_KEYS, f"{run_where}.data")
-        for detector in config.get("detectors", ["faster_rcnn"]):
+        for detector in config.get("detectors") or ["faster_rcnn"]:
             for seed in seed_list:
                 spec = RunSpec(
                     experiment=config["name"],
                     profile=profile,
                     detector=detector,
-                    neck=run.get("neck", "dense"),
-                    strategy=run.get("strategy", "dense"),
+                    neck=run.get("neck") or "dense",
+                    strategy=run.get("strategy") or "dense",
                     seed=seed,
-                    train=section.get("train", profile),
+                    train=section.get("train") or profile,
                     data=dict(run_data),
                     images=section.get("images"),
                     params=dict(run.get("params") or {}),
@@ -128,12 +144,24 @@ def _samples(config: dict[str, Any]) -> int:
     return samples
 
 
-def _check_keys(mapping: Any, allowed: set[str], where: str) -> None:
+def _check_keys(mapping: Any, schema: dict[str, Any], where: str) -> None:
+    """``mapping`` is a mapping of ``schema``'s keys, each value of its type or null."""
     if not isinstance(mapping, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
-    unknown = sorted(k for k in mapping if k not in allowed and not str(k).startswith("_"))
+    unknown = sorted(str(k) for k in mapping if k not in schema and not str(k).startswith("_"))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {sorted(allowed)}")
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {sorted(schema)}")
+    for key, kind in schema.items():
+        value = mapping.get(key)
+        wrong = isinstance(value, bool) and kind is int
+        if value is not None and (wrong or not isinstance(value, kind)):
+            raise ConfigError(f"{where}: {key!r} must be a {_name(kind)}, got {value!r:.40}")
+
+
+def _name(kind: Any) -> str:
+    names = {str: "string", dict: "mapping", list: "list", int: "whole number"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names[k] for k in kinds)
 
 
 def check_run(run: RunSpec, where: str) -> None:

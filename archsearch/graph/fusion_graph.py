@@ -309,21 +309,21 @@ def from_dict(data: dict, source: str = "<dict>") -> FusionGraph:
         raise GraphError(f"{source}: unsupported graph format {data.get('format')!r}")
     try:
         g = nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
-    except (KeyError, TypeError, nx.NetworkXError) as error:
-        raise GraphError(f"{source}: not a node-link graph ({error})") from error
+    except (AttributeError, KeyError, TypeError, ValueError, nx.NetworkXError) as error:
+        raise GraphError(f"{source}: not a node-link graph ({error!r:.80})") from error
     ids = Counter(str(node.get("id")) for node in data["nodes"] if isinstance(node, dict))
     repeated = sorted(node for node, count in ids.items() if count > 1)
     if repeated:
         raise GraphError(f"{source}: node {repeated[0]!r} is listed more than once")
     graph = FusionGraph.__new__(FusionGraph)
     graph.nx = g
-    if "levels" not in g.graph:
+    if not isinstance(g.graph, dict) or "levels" not in g.graph:
         raise GraphError(f"{source}: graph has no 'levels' attribute")
     try:
         return graph.validate()
     except GraphError as error:
         raise GraphError(f"{source}: {error}") from error
-    except (TypeError, ValueError, KeyError) as error:  # attributes of the wrong type
+    except (AttributeError, TypeError, ValueError, KeyError) as error:  # wrong types
         raise GraphError(f"{source}: not a valid fusion graph ({error!r})") from error
 
 
