@@ -26,7 +26,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     make.add_argument("--out", type=Path, help="default: the cache folder under $ARCHSEARCH_DATA")
     make.set_defaults(func=_make)
 
-    info = actions.add_parser("info", help="counts and object sizes of a COCO folder or JSON")
+    info = actions.add_parser(
+        "info", help="check a COCO folder or JSON (entries, image files); counts and sizes"
+    )
     info.add_argument("path", type=Path, help="a folder with train.json/val.json, or a JSON")
     info.add_argument("--images-dir", type=Path, help="default: images/ beside the JSON")
     info.set_defaults(func=_info)
@@ -43,6 +45,7 @@ def _make(args: argparse.Namespace) -> None:
 def _info(args: argparse.Namespace) -> None:
     for file in _annotation_files(args.path):
         dataset = CocoDetection(args.images_dir or file.parent / "images", file)
+        dataset.verify_images()
         annotations = dataset.coco.anns.values()
         print(
             f"{file}: {len(dataset)} images, {len(annotations)} annotations, "

@@ -26,7 +26,7 @@ import torch
 
 from archsearch.cli import positive, whole
 from archsearch.detection.evaluate import evaluate
-from archsearch.detection.train import read_checkpoint, restore_neck
+from archsearch.detection.train import checkpoint_fits, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
 from archsearch.experiment import run as experiment
 from archsearch.experiment.config import RunSpec, check_run
@@ -237,8 +237,9 @@ def load_run(folder: Path) -> tuple[str, torch.nn.Module, Any, dict[str, Any]]:
     _, val_set = experiment.datasets(run, profile.min_size)
     model, _ = experiment.run_detector(run, profile, val_set.num_classes)
     state = read_checkpoint(folder / "checkpoint.pt")
-    model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])
-    model.load_state_dict(state["model"])
+    with checkpoint_fits(folder / "checkpoint.pt"):
+        model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])
+        model.load_state_dict(state["model"])
     return run.strategy, model.eval(), val_set, state
 
 

@@ -70,9 +70,9 @@ def validate(data: dict[str, Any], path: Path, root_images: Path, masks: bool = 
         if image is None:
             raise DataError(f"{where}: unknown image id {annotation['image_id']}")
         _check_box(annotation["bbox"], image, where)
-        if masks and not annotation.get("iscrowd"):
-            if "segmentation" not in annotation:
-                raise DataError(f"{where} has no 'segmentation', and masks were asked for")
+        if masks and not annotation.get("iscrowd") and "segmentation" not in annotation:
+            raise DataError(f"{where} has no 'segmentation', and masks were asked for")
+        if "segmentation" in annotation:  # evaluation decodes it even without masks
             _check_segmentation(annotation["segmentation"], where)
 
 
@@ -218,13 +218,24 @@ class CocoDetection(Dataset):
             target["masks"] = torch.from_numpy(stacked)
         return image, target
 
+    def verify_images(self) -> None:
+        """Check that every image file is a whole image (PIL's ``verify``: headers and
+        checksums, without decoding the pixels); `DataError` naming the first that is not."""
+        for image_id in self._image_ids:
+            file = self.root_images / self._coco.imgs[image_id]["file_name"]
+            try:
+                with Image.open(file) as opened:
+                    opened.verify()
+            except (OSError, SyntaxError, Image.DecompressionBombError) as error:
+                raise DataError(f"{file}: not a whole image ({error})") from None
+
     def _read_image(self, info: dict) -> torch.Tensor:
         """The image file as float32 ``[3, H, W]``, checked against its declared size."""
         file = self.root_images / info["file_name"]
         try:
             with Image.open(file) as opened:
                 pixels = np.asarray(opened.convert("RGB"), dtype=np.float32) / 255.0
-        except OSError as error:  # PIL's unreadable-image errors derive from OSError
+        except (OSError, Image.DecompressionBombError) as error:  # PIL's unreadable images
             raise DataError(f"{file}: cannot read image ({error})") from error
         if pixels.shape[:2] != (info["height"], info["width"]):
             raise DataError(

@@ -20,6 +20,7 @@ wrapper, rank 0 writes); alone, those calls do nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -372,7 +373,9 @@ class Trainer:
         The log loses the lines of steps after the checkpoint (a killed run logged them,
         and the resumed run logs them again), so it keeps one line per step.
         """
-        self.load_state_dict(read_checkpoint(path or self.checkpoint_path))
+        path = path or self.checkpoint_path
+        with checkpoint_fits(path):
+            self.load_state_dict(read_checkpoint(path))
         self._trim_log()
 
     def _trim_log(self) -> None:
@@ -456,6 +459,17 @@ def read_checkpoint(path: Path | None) -> dict[str, Any]:
     if missing:
         raise ConfigError(f"{path}: not an archsearch checkpoint (missing {sorted(missing)})")
     return state
+
+
+@contextlib.contextmanager
+def checkpoint_fits(path: Path | None) -> Iterator[None]:
+    """Turn the errors of loading a checkpoint's contents into a model (missing keys, tensors
+    of other shapes, values of other types) into one `ConfigError` naming the file."""
+    try:
+        yield
+    except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as error:
+        reason = " ".join(str(error).split())[:160]
+        raise ConfigError(f"{path}: does not fit this run ({reason})") from None
 
 
 def restore_neck(neck: nn.Module, graph: dict | None) -> nn.Module:

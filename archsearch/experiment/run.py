@@ -20,7 +20,13 @@ from archsearch.data import CocoDetection, train_and_val
 from archsearch.detection.evaluate import Evaluation, evaluate
 from archsearch.detection.profiles import Profile, get_profile
 from archsearch.detection.pruning import StrategyHooks, detector_with_strategy
-from archsearch.detection.train import Trainer, read_checkpoint, rng_state, set_rng_state
+from archsearch.detection.train import (
+    Trainer,
+    checkpoint_fits,
+    read_checkpoint,
+    rng_state,
+    set_rng_state,
+)
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
@@ -138,9 +144,10 @@ def execute(
         trainer.load_checkpoint()
         log.info("run %s resumes at step %d", run.id, trainer.step)
     elif shared and branch.is_file():
-        state = read_checkpoint(branch)
-        state["hooks"]["strategy"] = hooks.state_dict()["strategy"]
-        trainer.load_state_dict(state)
+        with checkpoint_fits(branch):
+            state = read_checkpoint(branch)
+            state["hooks"]["strategy"] = hooks.state_dict()["strategy"]
+            trainer.load_state_dict(state)
         log.info("run %s continues the dense run at step %d", run.id, trainer.step)
     save_spec(run, out_dir)
     started = time.perf_counter()

@@ -1,6 +1,7 @@
 """CocoDetection on generated data, its label mapping, and each of its validation errors."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from PIL import Image
 from pycocotools import mask as mask_utils
 
+from archsearch.cli import main
 from archsearch.data import CocoDetection, collate, make_digit_scenes, train_and_val
 from archsearch.errors import DataError
 
@@ -146,6 +148,17 @@ def test_an_empty_image_file_and_malformed_polygons_are_named(scenes, tmp_path):
     path, _ = _rewrite(scenes, tmp_path, lambda d: _first(d, "annotations", segmentation=[[1, 2]]))
     with pytest.raises(DataError, match="'segmentation' is neither polygons"):
         CocoDetection(scenes.images_dir, path, masks=True)
+
+
+def test_data_info_finds_a_truncated_image(scenes, tmp_path, capsys):
+    data = json.loads(scenes.train_json.read_text())
+    images = tmp_path / "images"
+    shutil.copytree(scenes.images_dir, images)
+    broken = images / data["images"][2]["file_name"]
+    broken.write_bytes(broken.read_bytes()[:-40])
+    assert main(["data", "info", str(scenes.train_json), "--images-dir", str(images)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{broken}: not a whole image" in err, err
 
 
 def test_masks_need_segmentations(scenes, tmp_path):

@@ -1,6 +1,7 @@
 """`archsearch train` / `archsearch eval`: settings resolve in order, runs resume and evaluate."""
 
 import hashlib
+import io
 import json
 import pathlib
 
@@ -114,3 +115,14 @@ def test_a_checkpoint_that_is_no_checkpoint_is_one_line(tmp_path, tiny_runs, cap
     torch.save({"step": 1}, out / "checkpoint.pt")
     assert main(["eval", str(out), "--timing-images", "0"]) == 2
     assert "not an archsearch checkpoint (missing" in capsys.readouterr().err
+    state = torch.load(io.BytesIO(good), weights_only=True)
+    name = next(k for k, v in state["model"].items() if v.dim() == 4)
+    state["model"][name] = state["model"][name][:, :1]  # a tensor of another shape
+    torch.save(state, out / "checkpoint.pt")
+    for command in (["eval", str(out), "--timing-images", "0"], ["train", "--out", str(out)]):
+        resume = (
+            ["--steps", "2", "--set", "channels=16", "--resume"] if command[0] == "train" else []
+        )
+        assert main(command + resume) == 2
+        err = capsys.readouterr().err.strip()
+        assert "checkpoint.pt: does not fit this run (" in err and "\n" not in err, err
