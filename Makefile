@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 # Passive OpenMP threads: spinning ones that lose a core to another job stall every step.
 demo: $(STAMP)
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/archsearch demo
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/archsearch demo --workers 2
 
 test: $(STAMP)
 	$(BIN)/ruff check archsearch baselines experiments tests

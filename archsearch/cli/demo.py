@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from archsearch.cli.run import Workers, worker_option
 from archsearch.errors import ConfigError
 
 EXPERIMENT = Path("experiments/table3_pruning.yaml")
@@ -24,6 +25,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     demo.add_argument("--experiment", type=Path, default=EXPERIMENT, help=f"default: {EXPERIMENT}")
     demo.add_argument("--profile", default="demo", help="the experiment's profile (demo)")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
+    worker_option(demo)
     demo.set_defaults(func=_demo)
 
 
@@ -36,7 +38,9 @@ def _demo(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     started = time.perf_counter()
     root = args.out / "runs"
-    study = run_experiment(args.experiment, args.profile, root=root)
+    command = ["run", str(args.experiment), "--profile", args.profile, "--root", str(root)]
+    with Workers(args.experiment, args.profile, None, None, args.workers, [*command, "--quiet"]):
+        study = run_experiment(args.experiment, args.profile, root=root)
     report = args.out / "report"
     print_written(report_study(study, root, report), report)
     print(f"demo done in {(time.perf_counter() - started) / 60:.1f} min")

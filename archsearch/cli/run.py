@@ -6,10 +6,17 @@ import argparse
 import csv
 import json
 import logging
+import os
+import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from archsearch.cli import whole
+from archsearch.errors import ArchsearchError, ConfigError
+from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.pipeline import run_experiment
 from archsearch.experiment.study import (
     HEARTBEAT_SECONDS,
@@ -25,6 +32,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     run.add_argument("--profile", default="quick", help="demo, quick or paper (default quick)")
     run.add_argument("--seeds", type=whole(1), help="override the profile's seeds with 0..N-1")
     _storage_options(run)
+    worker_option(run)
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_run)
 
@@ -52,19 +60,85 @@ def _storage_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def worker_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=whole(1),
+        default=1,
+        help="worker processes sharing the study on this machine, each with an equal share "
+        "of the threads (default 1)",
+    )
+
+
 def _run(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-    study = run_experiment(
-        args.experiment,
-        args.profile,
-        args.seeds,
-        args.storage,
-        args.root,
-        args.heartbeat,
-        progress=not args.quiet,
-    )
+    command = ["run", str(args.experiment), "--profile", args.profile, "--quiet"]
+    command += ["--root", str(args.root), "--heartbeat", str(args.heartbeat)]
+    command += ["--seeds", str(args.seeds)] if args.seeds else []
+    command += ["--storage", args.storage] if args.storage else []
+    with Workers(args.experiment, args.profile, args.seeds, args.storage, args.workers, command):
+        study = run_experiment(
+            args.experiment,
+            args.profile,
+            args.seeds,
+            args.storage,
+            args.root,
+            args.heartbeat,
+            progress=not args.quiet,
+        )
     for row in trials_table(study):
         print(_line(row))
+
+
+class Workers:
+    """``count - 1`` more processes running ``archsearch COMMAND`` beside this one, which
+    works too: each process trains with an equal share of this one's threads, so a run
+    computes the same numbers whichever worker takes it (a one-worker run at that thread
+    count gives them too). Leaving the block waits for them; an error stops them.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        profile: str,
+        seeds: int | None,
+        storage: str | None,
+        count: int,
+        command: Sequence[str],
+    ) -> None:
+        self.count = count
+        self.processes: list[subprocess.Popen] = []
+        if count == 1:
+            return
+        runs = len(expand_runs(load_experiment(path), profile, seeds))  # bad files fail here
+        if storage is not None and ":memory:" in storage:
+            raise ConfigError(f"--workers {count}: storage {storage!r} is one process's alone")
+        if count > runs:
+            print(f"archsearch: {runs} runs, so {runs} workers, not {count}", file=sys.stderr)
+            self.count = runs
+        self.threads = max(1, torch.get_num_threads() // self.count)
+        self.command = [sys.executable, "-m", "archsearch", *command, "--workers", "1"]
+
+    def __enter__(self) -> Workers:
+        if self.count == 1:
+            return self
+        threads = str(self.threads)
+        env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        torch.set_num_threads(self.threads)
+        for _ in range(self.count - 1):
+            # their lines go to stderr; the table at the end is this process's to print
+            worker = subprocess.Popen(self.command, env=env, stdout=subprocess.DEVNULL)
+            self.processes.append(worker)
+        print(f"archsearch: {self.count} workers, {self.threads} thread(s) each", file=sys.stderr)
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if error is not None:
+            for process in self.processes:
+                process.terminate()
+        failed = [p.args for p in self.processes if p.wait() != 0]
+        if failed and error is None:
+            raise ArchsearchError(f"{len(failed)} worker(s) failed; their lines above say why")
 
 
 def _line(row: dict) -> str:

@@ -38,9 +38,9 @@ def experiment(tmp_path, monkeypatch):
     return write
 
 
-def archsearch(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
-    """The CLI in a subprocess (a worker), its stderr captured."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def archsearch(*args: str, cwd: Path, env: dict | None = None, **kwargs) -> subprocess.Popen:
+    """The CLI in a subprocess (a worker), its stderr captured; ``env`` adds variables."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "archsearch", *args],
         cwd=cwd,
