@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from pycocotools import mask as mask_utils
-from tqdm import tqdm
 
 from archsearch.data.coco import CocoDetection
 from archsearch.data.scenes import ScaleProfile, Sources, load_sources, render_scene
 from archsearch.errors import DataError
 from archsearch.io import read_json
+from archsearch.progress import progress
 
 FORMAT = 2  # version of the generator; a cache written by another version is not reused
 CATEGORIES = [{"id": digit + 1, "name": str(digit)} for digit in range(10)]
@@ -185,7 +185,8 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
     coco = {split: {"images": [], "annotations": [], "categories": CATEGORIES} for split in pools}
     numbers = itertools.count(1)  # annotation ids, unique across the splits
     (root / "images").mkdir()
-    for image_id in tqdm(range(params["images"]), desc="digit scenes", disable=None):
+    bar = progress(params["images"], "digit scenes")
+    for image_id in range(params["images"]):
         split = "val" if image_id < val_images else "train"
         image, objects = render_scene(rng, sources, pools[split], scale, params["image_size"])
         name = f"{image_id:06d}.png"
@@ -197,6 +198,8 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
         for glyph, mask in objects:
             annotation = _annotation(next(numbers), image_id, glyph, mask, sources)
             coco[split]["annotations"].append(annotation)
+        bar.update(1)
+    bar.close()
     for split, data in coco.items():
         (root / f"{split}.json").write_text(json.dumps(data))
 

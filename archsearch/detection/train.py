@@ -34,13 +34,13 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
-from tqdm import tqdm
 
 from archsearch.detection import distributed
 from archsearch.errors import ConfigError, TrainingError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write, atomic_write_text
 from archsearch.neck import FusionNeck
+from archsearch.progress import progress
 from archsearch.strategies.base import connection_training
 from archsearch.strategies.optim import connection_optimizer, swap_neck_parameters
 
@@ -187,7 +187,7 @@ class Trainer:
         hooks: a `TrainHooks` (a strategy's); the no-op default trains the neck as it is.
         out_dir: where ``checkpoint.pt`` and ``log.jsonl`` go; None writes nothing.
         device: defaults to CUDA when available; AMP is used on CUDA only.
-        progress: show a tqdm progress bar.
+        progress: show progress (`archsearch.progress`).
     """
 
     def __init__(
@@ -311,17 +311,15 @@ class Trainer:
             generator=torch.Generator().manual_seed(self.config.seed),
         )
         records = []
-        bar = tqdm(
-            total=self.config.steps, initial=self.step, disable=not self.progress, desc="train"
-        )
+        bar = progress(self.config.steps, "train", initial=self.step, disable=not self.progress)
         started = time.perf_counter() - self.elapsed
         for batch in loader:
             record = self.train_step(batch)
             self.elapsed = time.perf_counter() - started
             record = {"step": self.step, "time": round(self.elapsed, 3), **record}
             records.append(record)
-            bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}")
+            bar.update(1)
             self._log(record)
             every = self.config.checkpoint_every
             if every and self.step % every == 0 and self.step != stop:

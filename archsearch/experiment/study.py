@@ -31,11 +31,11 @@ import sqlalchemy.exc
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
-from tqdm import tqdm
 
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec
 from archsearch.experiment.run import execute
+from archsearch.progress import progress as progress_bar
 
 HEARTBEAT_SECONDS = 10
 RECORD_KEY = "record_artifact"
@@ -181,7 +181,7 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
         ran.append(run.id)
         return record["metrics"]["AP"]
 
-    bar = tqdm(total=len(runs), initial=_completed(study), desc="runs", disable=not progress)
+    bar = progress_bar(len(runs), "runs", initial=_completed(study), disable=not progress)
     while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         before = _completed(study)
         study.optimize(objective, n_trials=1, catch=())
