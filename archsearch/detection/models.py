@@ -90,7 +90,7 @@ class ResNetBody(nn.Module):
         norm = FrozenBatchNorm2d if weights_path else nn.BatchNorm2d
         resnet = getattr(torchvision.models, name)(weights=None, norm_layer=norm)
         if weights_path:
-            resnet.load_state_dict(_load_weights(weights_path), strict=False)
+            _load_into(resnet, weights_path, name, ignore=("fc.",))
         stages = range(lowest_level - 1, lowest_level + 2)
         layers = {f"layer{stage}": f"C{stage + 1}" for stage in stages}
         self.body = IntermediateLayerGetter(resnet, return_layers=layers)
@@ -111,16 +111,26 @@ def build_backbone(
         if lowest_level != 2:
             raise ConfigError("the small backbone's maps (strides 4, 8, 16) feed P2 upward")
         if weights_path:
-            body.load_state_dict(_load_weights(weights_path))
+            _load_into(body, weights_path, name)
         return body
     return ResNetBody(name, lowest_level, weights_path)
 
 
-def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+def _load_into(module: nn.Module, path: Path, name: str, ignore: tuple[str, ...] = ()) -> None:
+    """Load a local weights file (data only) into ``module``: every parameter of ``module``
+    but those under ``ignore`` (a classifier the detector drops) must be in it, in shape."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"backbone weights file {path} does not exist")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except Exception as error:  # not a state dict, unpicklable, or tensors of other shapes
+        reason = " ".join(str(error).split())[:160]
+        raise ConfigError(f"{path}: not weights of backbone {name!r} ({reason})") from None
+    wrong = [key for key in [*missing, *unexpected] if not key.startswith(ignore)]
+    if wrong:
+        raise ConfigError(f"{path}: not weights of backbone {name!r} (key {wrong[0]!r})")
 
 
 class TorchvisionFPN(nn.Module):

@@ -84,6 +84,11 @@ def test_backbone_weights_load_from_a_local_file(tmp_path):
     assert torch.equal(body.stem[0].weight, trained.stem[0].weight)
     with pytest.raises(ConfigError, match="does not exist"):
         build_backbone("resnet18", 3, tmp_path / "missing.pt")
+    with pytest.raises(ConfigError, match="small.pt: not weights of backbone 'resnet18' \\(key"):
+        build_backbone("resnet18", 3, tmp_path / "small.pt")  # another network's weights
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="junk.pt: not weights of backbone 'small'"):
+        build_backbone("small", 2, tmp_path / "junk.pt")
 
 
 def test_unknown_names_raise_config_errors():
