@@ -46,6 +46,7 @@ STRATEGY_NAMES = {
     "ard": "ARD",
     "fullard": "FullARD",
     "laplace": "Laplace",
+    "student_t": "Student-t",
 }
 DECODER_NAMES = {"baseline": "Baseline", "mean": "Mean", "varvote": "Var voting"}
 TABLE2_METRICS = ("AP", "AP50", "AP75")

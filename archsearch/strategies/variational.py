@@ -1,6 +1,7 @@
 """Variational pruning (sec. 3.2–3.3, 4.1.3): connection weights as random variables.
 
-The neck draws its weights from q(w) (`GaussianARD`, `FullARD` or `Laplace`); the loss gains
+The neck draws its weights from q(w) (`GaussianARD`, `FullARD` or `Laplace`, and beyond the
+paper `StudentT`); the loss gains
 the KL term with a linear warm-up (to avoid over-regularizing early, sec. 4.1.3); at each
 pruning round, connections whose criterion (the posterior mean by default) falls under
 ``threshold`` are dropped, and blocks left without inputs with them. ``target``, when set,
@@ -41,7 +42,7 @@ import torch
 from archsearch.strategies.base import HyperParameter, connection_training
 from archsearch.strategies.registry import register_strategy
 from archsearch.strategies.rounds import ThresholdRounds, threshold_knobs
-from archsearch.weights import FullARD, GaussianARD, Laplace
+from archsearch.weights import FullARD, GaussianARD, Laplace, StudentT
 from archsearch.weights.variational import VariationalWeights
 
 
@@ -113,3 +114,26 @@ class LaplacePruning(VariationalPruning):
     """Factorized Laplace posterior, Laplace(0, 1) prior (appendix A, eq. 19–22)."""
 
     distribution = Laplace
+
+
+@register_strategy("student_t")
+class StudentTPruning(VariationalPruning):
+    """Factorized Gaussian posterior, Student-t prior by its Normal–Gamma mixture (beyond the
+    paper: its sec. 6); ``dof`` is the prior's ν (1: Cauchy, large: nearly Gaussian)."""
+
+    distribution = StudentT
+    hyperparameters = (
+        *VariationalPruning.hyperparameters,
+        HyperParameter(
+            "dof",
+            1.0,
+            "the Student-t prior's degrees of freedom (1: Cauchy)",
+            low=0.5,
+            high=30.0,
+            log=True,
+            minimum=1e-6,
+        ),
+    )
+
+    def make_weights(self, connection_ids) -> StudentT:
+        return StudentT(connection_ids, self.initial_scale, self.dof)

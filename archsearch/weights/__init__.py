@@ -4,6 +4,7 @@ from archsearch.weights.ard import GaussianARD
 from archsearch.weights.base import ConnectionWeights, DeterministicWeights
 from archsearch.weights.fullard import FullARD
 from archsearch.weights.laplace import Laplace
+from archsearch.weights.student_t import StudentT
 from archsearch.weights.variational import VariationalWeights
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "FullARD",
     "GaussianARD",
     "Laplace",
+    "StudentT",
     "VariationalWeights",
 ]

@@ -26,7 +26,7 @@ def test_table2_experiment_samples_ten_networks_on_three_scene_profiles():
     [
         (10, "lasso", "strategy 'lasso' has deterministic weights"),
         (-1, "ard", "samples must be a count"),
-        ("ten", "ard", "samples must be a count"),
+        ("ten", "ard", "'samples' must be a whole number, got 'ten'"),
     ],
 )
 def test_bad_samples_name_the_file_and_the_run(tmp_path, samples, strategy, message):

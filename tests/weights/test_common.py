@@ -12,9 +12,9 @@ import torch
 from archsearch.errors import GraphError
 from archsearch.graph import dense, select_top
 from archsearch.neck import FusionNeck, backbone_shapes
-from archsearch.weights import FullARD, GaussianARD, Laplace, VariationalWeights
+from archsearch.weights import FullARD, GaussianARD, Laplace, StudentT, VariationalWeights
 
-KINDS = [GaussianARD, FullARD, Laplace]
+KINDS = [GaussianARD, FullARD, Laplace, StudentT]
 IDS = ("c0", "c1", "c2", "c3")
 
 
@@ -32,6 +32,10 @@ def _random(kind, dtype=torch.float32, seed=0):
         inverse = torch.linalg.inv(factor)
         covariance = inverse @ inverse.T
         weights = FullARD.from_params(mu.to(dtype), factor.to(dtype), IDS)
+    elif kind is StudentT:
+        logs = torch.empty(3, 4, dtype=torch.float64).uniform_(-2, 1, generator=g)
+        covariance = torch.diag(logs[0].exp())
+        weights = StudentT.from_params(mu.to(dtype), *logs.to(dtype), IDS)
     else:
         scale = torch.empty(4, dtype=torch.float64).uniform_(0.3, 1.5, generator=g)
         covariance = torch.diag(2 * scale**2)
@@ -79,9 +83,9 @@ def test_from_params_defaults_ids_and_checks_shapes(kind):
     torch.testing.assert_close(bare.variance(), weights.variance())
     with pytest.raises(GraphError):
         kind.from_params(*_params_of(weights), connection_ids=("x", "y"))
-    first, second = _params_of(weights)
+    first, second, *rest = _params_of(weights)
     with pytest.raises(GraphError):
-        kind.from_params(first, second[:3] if second.dim() == 1 else second[:3, :3])
+        kind.from_params(first, second[:3] if second.dim() == 1 else second[:3, :3], *rest)
 
 
 def _params_of(weights):
@@ -89,6 +93,8 @@ def _params_of(weights):
         return weights.mu, weights.log_var
     if isinstance(weights, FullARD):
         return weights.mu, weights.precision_factor()
+    if isinstance(weights, StudentT):
+        return weights.mu, weights.log_var, weights.log_shape, weights.log_rate
     return weights.mu, weights.scale()
 
 
@@ -183,6 +189,8 @@ def test_extreme_parameters_give_finite_kl_and_gradients(kind):
     elif kind is FullARD:  # P = diag(σ⁻¹) with a large off-diagonal part: ill-conditioned
         factor = torch.diag(torch.exp(-0.5 * logs)) + 50 * torch.ones(6, 6).tril(-1)
         weights = FullARD.from_params(mu, factor)
+    elif kind is StudentT:  # precisions' shapes and rates at both extremes too
+        weights = StudentT.from_params(mu, logs, logs, -logs)
     else:  # Laplace variance 2β²
         weights = Laplace.from_params(mu, torch.exp(0.5 * (logs - math.log(2))))
     assert torch.isfinite(weights.variance()).all()
@@ -201,7 +209,7 @@ def test_weights_drive_a_neck_and_survive_pruning(kind):
     features = [torch.randn(s) for s in backbone_shapes(neck, (64, 64), 2)]
     first = neck(features)["P3"]
     assert not torch.equal(first, neck(features)["P3"])  # a fresh draw per forward pass
-    first.sum().backward()
+    (first.sum() + neck.weights.kl()).backward()  # a run's loss: the task and the KL
     assert all(p.grad is not None for p in neck.weights.parameters())
     samples = neck.weights.sample(3)
     stacked = [torch.cat([f] * 3) for f in features]
