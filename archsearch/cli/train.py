@@ -218,6 +218,8 @@ def _train(args: argparse.Namespace) -> None:
     out = Path(run.out)
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ConfigError(f"{out} already holds a run: pass --resume, or another --out")
+    if args.resume and (out / experiment.SPEC).is_file():
+        _check_same_run(experiment.load_spec(out), spec, out)
     trainer, _, _ = experiment.prepare_trainer(
         spec, out, checkpoint_every=run.checkpoint_every, num_workers=run.num_workers
     )
@@ -227,6 +229,24 @@ def _train(args: argparse.Namespace) -> None:
     trainer.fit()
     print(f"trained to step {trainer.step} in {trainer.elapsed:.0f} s; checkpoint in {out}")
     print(f"evaluate with: archsearch eval {out}")
+
+
+def _check_same_run(saved: RunSpec, asked: RunSpec, folder: Path) -> None:
+    """``--resume`` continues the run in ``folder`` with its own settings (more steps aside):
+    refuse, before any data or model is built, settings that differ from its spec."""
+    before, now = _steps_aside(saved), _steps_aside(asked)
+    differ = [name for name, value in before.items() if now[name] != value]
+    if differ:
+        raise ConfigError(
+            f"{folder} was trained with other settings ({', '.join(differ)}): --resume "
+            "continues a run with its own, only the steps may grow"
+        )
+
+
+def _steps_aside(run: RunSpec) -> dict[str, Any]:
+    settings = run.to_dict()
+    settings["overrides"] = {k: v for k, v in settings["overrides"].items() if k != "steps"}
+    return settings
 
 
 def load_run(folder: Path) -> tuple[str, torch.nn.Module, Any, dict[str, Any]]:

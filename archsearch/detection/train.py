@@ -36,7 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from archsearch.detection import distributed
-from archsearch.errors import ConfigError, TrainingError
+from archsearch.errors import ConfigError, GraphError, TrainingError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write, atomic_write_text
 from archsearch.neck import FusionNeck
@@ -465,7 +465,7 @@ def checkpoint_fits(path: Path | None) -> Iterator[None]:
     of other shapes, values of other types) into one `ConfigError` naming the file."""
     try:
         yield
-    except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as error:
+    except (GraphError, RuntimeError, KeyError, TypeError, ValueError, IndexError) as error:
         reason = " ".join(str(error).split())[:160]
         raise ConfigError(f"{path}: does not fit this run ({reason})") from None
 

@@ -47,6 +47,7 @@ STRATEGY_NAMES = {
     "fullard": "FullARD",
     "laplace": "Laplace",
     "student_t": "Student-t",
+    "log_normal": "Log-normal",
 }
 DECODER_NAMES = {"baseline": "Baseline", "mean": "Mean", "varvote": "Var voting"}
 TABLE2_METRICS = ("AP", "AP50", "AP75")

@@ -1,7 +1,7 @@
 """Variational pruning (sec. 3.2–3.3, 4.1.3): connection weights as random variables.
 
 The neck draws its weights from q(w) (`GaussianARD`, `FullARD` or `Laplace`, and beyond the
-paper `StudentT`); the loss gains
+paper `StudentT` and `LogNormal`); the loss gains
 the KL term with a linear warm-up (to avoid over-regularizing early, sec. 4.1.3); at each
 pruning round, connections whose criterion (the posterior mean by default) falls under
 ``threshold`` are dropped, and blocks left without inputs with them. ``target``, when set,
@@ -42,7 +42,7 @@ import torch
 from archsearch.strategies.base import HyperParameter, connection_training
 from archsearch.strategies.registry import register_strategy
 from archsearch.strategies.rounds import ThresholdRounds, threshold_knobs
-from archsearch.weights import FullARD, GaussianARD, Laplace, StudentT
+from archsearch.weights import FullARD, GaussianARD, Laplace, LogNormal, StudentT
 from archsearch.weights.variational import VariationalWeights
 
 
@@ -137,3 +137,11 @@ class StudentTPruning(VariationalPruning):
 
     def make_weights(self, connection_ids) -> StudentT:
         return StudentT(connection_ids, self.initial_scale, self.dof)
+
+
+@register_strategy("log_normal")
+class LogNormalPruning(VariationalPruning):
+    """Positive log-normal weights, truncated log-uniform prior (beyond the paper; Structured
+    Bayesian Pruning's pair): no ReLU clips the draws, and the criterion uses the true mean."""
+
+    distribution = LogNormal

@@ -4,6 +4,7 @@ from archsearch.weights.ard import GaussianARD
 from archsearch.weights.base import ConnectionWeights, DeterministicWeights
 from archsearch.weights.fullard import FullARD
 from archsearch.weights.laplace import Laplace
+from archsearch.weights.log_normal import LogNormal
 from archsearch.weights.student_t import StudentT
 from archsearch.weights.variational import VariationalWeights
 
@@ -13,6 +14,7 @@ __all__ = [
     "FullARD",
     "GaussianARD",
     "Laplace",
+    "LogNormal",
     "StudentT",
     "VariationalWeights",
 ]

@@ -94,7 +94,9 @@ def test_a_crafted_checkpoint_runs_no_code_and_a_failed_resume_changes_nothing(
     # a resume with other settings than the checkpoint's fails and rewrites nothing
     torch.save(state, out / "checkpoint.pt")
     before = _checksums(out)
+    capsys.readouterr()
     assert main(["train", "--out", str(out), "--steps", "2", "--neck", "fpn", "--resume"]) == 2
+    assert "was trained with other settings (neck, overrides)" in capsys.readouterr().err
     assert _checksums(out) == before
     empty = tmp_path / "empty"
     assert main(["train", "--out", str(empty), "--resume"]) == 2

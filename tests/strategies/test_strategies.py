@@ -29,6 +29,7 @@ def test_every_builtin_is_registered():
         "fullard",
         "laplace",
         "student_t",
+        "log_normal",
     }
 
 

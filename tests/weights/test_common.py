@@ -14,7 +14,7 @@ from archsearch.graph import dense, select_top
 from archsearch.neck import FusionNeck, backbone_shapes
 from archsearch.weights import FullARD, GaussianARD, Laplace, StudentT, VariationalWeights
 
-KINDS = [GaussianARD, FullARD, Laplace, StudentT]
+KINDS = [GaussianARD, FullARD, Laplace, StudentT]  # LogNormal: tests/weights/test_log_normal
 IDS = ("c0", "c1", "c2", "c3")
 
 
