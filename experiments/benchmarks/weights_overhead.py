@@ -8,7 +8,8 @@ step ends with the optimizer steps the trainer takes: SGD over the neck's other 
 and the optimizer each weight object's strategy declares over its connection weights
 (`connection_optimizer`: SGD for deterministic weights, Adam for the priors). Each ratio is
 the median over rounds of the variational step's time over the same round's deterministic
-step. Goals: <= 1.03 for GaussianARD and Laplace, <= 1.05 for FullARD.
+step. Goals: <= 1.03 for GaussianARD and Laplace, <= 1.05 for FullARD and the priors
+beyond the paper (StudentT, LogNormal).
 
     python -m experiments.benchmarks.weights_overhead --size 128 512 --repeats 30
 """
@@ -31,6 +32,8 @@ from archsearch.weights import (
     FullARD,
     GaussianARD,
     Laplace,
+    LogNormal,
+    StudentT,
     VariationalWeights,
 )
 from experiments.benchmarks.timing import interleaved_times
@@ -41,14 +44,18 @@ KINDS: dict[str, type[ConnectionWeights]] = {
     "GaussianARD": GaussianARD,
     "FullARD": FullARD,
     "Laplace": Laplace,
+    "StudentT": StudentT,
+    "LogNormal": LogNormal,
 }
 STRATEGIES = {
     "deterministic": "dense",
     "GaussianARD": "ard",
     "FullARD": "fullard",
     "Laplace": "laplace",
+    "StudentT": "student_t",
+    "LogNormal": "log_normal",
 }
-GOALS = {"GaussianARD": 1.03, "FullARD": 1.05, "Laplace": 1.03}
+GOALS = {"GaussianARD": 1.03, "FullARD": 1.05, "Laplace": 1.03, "StudentT": 1.05, "LogNormal": 1.05}
 LR = 0.01
 
 
