@@ -48,6 +48,7 @@ class StrategyHooks(TrainHooks):
 
     def __init__(self, runner: StrategyRunner) -> None:
         self.runner = runner
+        self._drawn: tuple[str, ...] | None = None  # the connections last drawn
 
     def start(self, model: nn.Module) -> None:
         model.backbone.neck = self.runner.start(model.backbone.neck)
@@ -60,6 +61,28 @@ class StrategyHooks(TrainHooks):
 
     def connection_settings(self) -> Mapping[str, Any]:
         return self.runner.strategy.params
+
+    def observations(self, model: nn.Module, step: int) -> Mapping[str, Any]:
+        """Active connections, the strategy's scores (its criterion) and, when the neck
+        changed since last drawn (a pruning round, or the start), its architecture."""
+        neck = model.backbone.neck
+        values: dict[str, Any] = {"connections/active": len(neck.graph.connection_ids)}
+        scores = self.runner.strategy.scores(neck)
+        if scores is not None:
+            values["connections/scores"] = scores
+        if neck.graph.connection_ids != self._drawn:
+            # imported here: matplotlib is slow to load, and only a run with a board draws
+            from archsearch.reporting import architecture_figure
+
+            weights = dict(
+                zip(neck.graph.connection_ids, neck.weights.mean().tolist(), strict=True)
+            )
+            figure = architecture_figure(
+                self.runner.initial_graph, neck.graph, weights, f"step {step}"
+            )
+            values["architecture"] = figure
+            self._drawn = neck.graph.connection_ids
+        return values
 
     def state_dict(self) -> dict[str, Any]:
         return self.runner.state_dict()

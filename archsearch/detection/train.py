@@ -36,6 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from archsearch.detection import distributed
+from archsearch.detection.board import Board, open_board
 from archsearch.errors import ConfigError, GraphError, TrainingError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write, atomic_write_text
@@ -151,6 +152,11 @@ class TrainHooks:
         """How the neck's connection weights train: `connection_training`'s knobs."""
         return {p.name: p.default for p in connection_training()}
 
+    def observations(self, model: nn.Module, step: int) -> Mapping[str, Any]:
+        """What to show beside the losses after step ``step`` (`archsearch.detection.board`):
+        numbers, tensors (drawn as histograms) or matplotlib figures, by tag."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 
@@ -225,6 +231,8 @@ class Trainer:
         ]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.step, self.elapsed = 0, 0.0
+        self._board: Board | None = None
+        self._board_opened = False
 
     def _trainable(self) -> list[nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
@@ -321,6 +329,7 @@ class Trainer:
             bar.set_postfix(loss=f"{record['loss']:.3f}")
             bar.update(1)
             self._log(record)
+            self._show(record)
             every = self.config.checkpoint_every
             if every and self.step % every == 0 and self.step != stop:
                 self.save_checkpoint()
@@ -336,6 +345,23 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with (self.out_dir / "log.jsonl").open("a") as log:
             log.write(json.dumps(record) + "\n")
+
+    def _show(self, record: dict[str, float]) -> None:
+        """A step's losses and the hooks' observations on the board, if there is one (only
+        then: an observation may cost a figure)."""
+        board = self.board()
+        if board is not None:
+            losses = {f"train/{k}": v for k, v in record.items() if k not in ("step", "time")}
+            board.log({**losses, **self.hooks.observations(self.model, self.step)}, self.step)
+
+    def board(self) -> Board | None:
+        """The run's TensorBoard files (`archsearch.detection.board`), opened at the first
+        call; None without an output folder, without TensorBoard or off the main process."""
+        if not self._board_opened:
+            self._board_opened = True
+            if distributed.is_main():
+                self._board = open_board(self.out_dir, purge_step=self.step)
+        return self._board
 
     @property
     def checkpoint_path(self) -> Path | None:

@@ -160,6 +160,7 @@ def execute(
         _watch(trainer, val_set, on_evaluation)
     trainer.fit()
     evaluation = evaluate(trainer.model, val_set, timing_images=TIMING_IMAGES)
+    _show_evaluation(trainer, evaluation)
     if on_evaluation is not None:
         on_evaluation(trainer, evaluation)
     record = _record(run, trainer, evaluation, runner, time.perf_counter() - started, shared)
@@ -176,8 +177,20 @@ def _watch(
         if trainer.step < stop < steps:
             trainer.fit(stop)
             state = rng_state()
-            on_evaluation(trainer, evaluate(trainer.model, val_set))
+            evaluation = evaluate(trainer.model, val_set)
+            _show_evaluation(trainer, evaluation)
+            on_evaluation(trainer, evaluation)
             set_rng_state(state)
+
+
+def _show_evaluation(trainer: Trainer, evaluation: Evaluation) -> None:
+    """The box (and mask) AP family at this step, on the run's TensorBoard board if any."""
+    board = trainer.board()
+    if board is not None:
+        for kind, metrics in evaluation.metrics.items():
+            board.log(
+                {f"eval/{kind}/{name}": value for name, value in metrics.items()}, trainer.step
+            )
 
 
 def shared_steps(strategy: PruningStrategy) -> int:
