@@ -102,10 +102,63 @@ class ResNetBody(nn.Module):
         return list(self.body(images).values())
 
 
+class TimmBody(nn.Module):
+    """Any timm model built with ``features_only``: the three maps of strides
+    2^``lowest_level`` to 2^(``lowest_level`` + 2), channels and strides from timm's own
+    ``feature_info``. Random initialization, or a local ``state_dict`` file (the model's, its
+    classifier's keys ignored); nothing is downloaded.
+    """
+
+    def __init__(self, name: str, lowest_level: int = 3, weights_path: Path | None = None):
+        super().__init__()
+        try:
+            import timm
+        except ImportError:
+            raise ConfigError(
+                f"backbone 'timm:{name}' needs timm: pip install -e \".[timm]\""
+            ) from None
+        if name not in timm.list_models():
+            raise ConfigError(f"unknown timm model {name!r} (timm.list_models() names them)")
+        every = timm.create_model(name, features_only=True, pretrained=False)
+        reductions = every.feature_info.reduction()
+        wanted = [2**level for level in range(lowest_level, lowest_level + 3)]
+        if not set(wanted) <= set(reductions):
+            raise ConfigError(
+                f"timm model {name!r} has maps of strides {reductions}, not {wanted} "
+                f"for levels P{lowest_level}-P{lowest_level + 2}"
+            )
+        indices = [reductions.index(stride) for stride in wanted]
+        # timm's own loader maps a whole model's keys onto the feature model's; a local file
+        # in place of the hub (``pretrained_cfg_overlay``), so nothing is downloaded
+        local = {"pretrained": True, "pretrained_cfg_overlay": {"file": str(weights_path)}}
+        if weights_path and not Path(weights_path).is_file():
+            raise ConfigError(f"backbone weights file {weights_path} does not exist")
+        try:
+            self.body = timm.create_model(
+                name,
+                features_only=True,
+                out_indices=indices,
+                **(local if weights_path else {"pretrained": False}),
+            )
+        except Exception as error:  # timm raises several types for a file that does not fit
+            reason = " ".join(str(error).split())[:160]
+            raise ConfigError(
+                f"{weights_path}: not weights of timm model {name!r} ({reason})"
+            ) from None
+        self.out_channels_list = list(self.body.feature_info.channels())
+        self.strides = list(self.body.feature_info.reduction())
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        return list(self.body(images))
+
+
 def build_backbone(
     name: str, lowest_level: int = 3, weights_path: Path | None = None, **kwargs
 ) -> nn.Module:
-    """``"small"`` (`SmallResNet`, kwargs ``widths``/``depth``) or a torchvision ResNet name."""
+    """``"small"`` (`SmallResNet`, kwargs ``widths``/``depth``), a torchvision ResNet name,
+    or ``"timm:<model>"`` (`TimmBody`)."""
+    if name.startswith("timm:"):
+        return TimmBody(name.removeprefix("timm:"), lowest_level, weights_path)
     if name == "small":
         body = SmallResNet(**kwargs)
         if lowest_level != 2:

@@ -100,3 +100,37 @@ def test_unknown_names_raise_config_errors():
         build_backbone("vgg16")
     with pytest.raises(ConfigError, match="P2 upward"):
         build_backbone("small", 3)
+
+
+@pytest.mark.parametrize("model", ["resnet18", "efficientnet_b0", "convnext_atto"])
+def test_timm_backbones_feed_the_neck_by_their_feature_info(model, tmp_path):
+    """Three timm families at random init: channels and strides from timm's feature_info,
+    one Faster R-CNN training step with the dense neck; weights from a local file."""
+    timm = pytest.importorskip("timm")
+    profile = TINY.replace(backbone=f"timm:{model}")
+    torch.manual_seed(0)
+    detector = detector_from_profile(profile, "faster_rcnn", "dense", num_classes=4).train()
+    body = detector.backbone.body
+    reference = timm.create_model(model, features_only=True, pretrained=False)
+    info = reference.feature_info
+    by_stride = dict(zip(info.reduction(), info.channels(), strict=True))
+    assert body.strides == [4, 8, 16]  # TINY's P2-P6: C2, C3, C4
+    assert body.out_channels_list == [by_stride[s] for s in (4, 8, 16)]
+    images, targets = collate([TinyScenes(2)[i] for i in range(2)])
+    loss = sum(detector(images, targets).values())
+    loss.backward()
+    assert torch.isfinite(loss) and detector.backbone.neck.weights.values.grad.abs().sum() > 0
+    whole = timm.create_model(model, pretrained=False)  # a whole model's weights, head too
+    torch.save(whole.state_dict(), tmp_path / "weights.pt")
+    loaded = build_backbone(f"timm:{model}", 2, tmp_path / "weights.pt")
+    kept = [v for v in whole.state_dict().values() if v.dim() == 4]  # convolution kernels
+    mine = [v for v in loaded.body.state_dict().values() if v.dim() == 4]
+    assert all(any(v.shape == w.shape and torch.equal(v, w) for w in kept) for v in mine)
+
+
+def test_timm_names_and_strides_that_do_not_fit_are_one_error():
+    pytest.importorskip("timm")
+    with pytest.raises(ConfigError, match="unknown timm model 'resnet_nope'"):
+        build_backbone("timm:resnet_nope", 3)
+    with pytest.raises(ConfigError, match=r"has maps of strides \[4, 8, 16, 32\], not \[2, 4, 8\]"):
+        build_backbone("timm:convnext_atto", 1)

@@ -20,7 +20,9 @@ def test_a_run_shows_its_losses_connections_criterion_architecture_and_ap(experi
     runs = [{"strategy": "ard"}]
     (run,) = expand_runs(load_experiment(experiment(runs=runs, profiles=THREE_STEPS)), "tiny")
     execute(run, tmp_path / "run", progress=False)
-    board = EventAccumulator(str(tmp_path / "run" / BOARD), size_guidance={"images": 0, "histograms": 0})
+    board = EventAccumulator(
+        str(tmp_path / "run" / BOARD), size_guidance={"images": 0, "histograms": 0}
+    )
     board.Reload()
     tags = board.Tags()
     for tag in ("train/loss", "train/loss_hooks", "train/lr", "connections/active"):
