@@ -68,7 +68,8 @@ class Payload:
 
 
 def _checksums(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    files = (p for p in folder.rglob("*") if p.is_file())
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def test_a_crafted_checkpoint_runs_no_code_and_a_failed_resume_changes_nothing(
