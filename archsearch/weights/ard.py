@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from archsearch.weights.variational import VariationalWeights, checked, resolve_ids
+from archsearch.weights.variational import FactorizedGaussian, checked, resolve_ids
 
 # Floor on log σ² inside the KL only (σ ≈ 1.4e-11): keeps exp(-log σ²) finite in float32 for
 # |μ| up to ~1e8, and so the KL and its gradients finite. Sampling and variances use the raw
@@ -16,21 +15,13 @@ from archsearch.weights.variational import VariationalWeights, checked, resolve_
 KL_LOG_VAR_FLOOR = -50.0
 
 
-class GaussianARD(VariationalWeights):
+class GaussianARD(FactorizedGaussian):
     """q(w) = Π_i N(μ_i, σ_i²) (eq. 8) against the prior N(0, σ̂_i²) with σ̂_i² = μ_i² + σ_i².
 
-    Parameters are ``mu`` (initialised to 1) and ``log_var`` = log σ² (initialised to
-    2 log ``initial_scale``; the paper's sec. 4.1.1 starts at σ = 1): optimizing the
-    log-variance keeps σ positive without constraints. The prior's
-    variance is not a parameter: eq. 10 solves for it in closed form, which turns the KL into
-    eq. 11, a function of the signal-to-noise ratio μ²/σ² alone.
+    The posterior is `FactorizedGaussian`'s (the paper's sec. 4.1.1 starts it at σ = 1). The
+    prior's variance is not a parameter: eq. 10 solves for it in closed form, which turns the
+    KL into eq. 11, a function of the signal-to-noise ratio μ²/σ² alone.
     """
-
-    def __init__(self, connection_ids: Sequence[str], initial_scale: float = 1.0) -> None:
-        super().__init__(connection_ids)
-        count = len(self.connection_ids)
-        self.mu = nn.Parameter(torch.ones(count))
-        self.log_var = nn.Parameter(torch.full((count,), 2 * math.log(initial_scale)))
 
     @classmethod
     def from_params(
@@ -45,18 +36,6 @@ class GaussianARD(VariationalWeights):
         weights.mu = nn.Parameter(checked("mu", mu, shape))
         weights.log_var = nn.Parameter(checked("log_var", log_var, shape))
         return weights
-
-    def rsample(self, n: int | None = None) -> torch.Tensor:
-        """w = μ + σ ε with ε ~ N(0, I) (eq. 9): ``[C]``, or ``[n, C]`` for ``n`` draws."""
-        shape = self.mu.shape if n is None else (n, *self.mu.shape)
-        eps = torch.randn(shape, dtype=self.mu.dtype, device=self.mu.device)
-        return self.mu + torch.exp(0.5 * self.log_var) * eps
-
-    def mean(self) -> torch.Tensor:
-        return self.mu
-
-    def variance(self) -> torch.Tensor:
-        return torch.exp(self.log_var)
 
     def kl(self) -> torch.Tensor:
         """Eq. 11: ½ Σ_i log(1 + μ_i²/σ_i²), written as ½ Σ_i log1p(μ_i² · exp(-log σ_i²)).

@@ -15,14 +15,14 @@ from torch import nn
 from torch.distributions import Gamma, kl_divergence
 
 from archsearch.errors import ConfigError
-from archsearch.weights.variational import VariationalWeights, checked, resolve_ids
+from archsearch.weights.variational import FactorizedGaussian, checked, resolve_ids
 
 # Bound on the log-parameters inside the KL only (as `GaussianARD`'s floor): exp(±40) and
 # its reciprocal are finite in float32, so the KL and its gradients stay finite.
 KL_LOG_LIMIT = 40.0
 
 
-class StudentT(VariationalWeights):
+class StudentT(FactorizedGaussian):
     """q(w, τ) = Π_i N(w_i; μ_i, σ_i²) Gamma(τ_i; α_i, β_i) against p(w | τ) p(τ), with
     p(w_i | τ_i) = N(0, 1/τ_i) and p(τ_i) = Gamma(ν/2, ν/2) (rate parameterization).
 
@@ -35,20 +35,18 @@ class StudentT(VariationalWeights):
              + KL(Gamma(α_i, β_i) ‖ Gamma(ν/2, ν/2))
 
     (the first line is E_q[log q(w)] - E_q[log p(w | τ)]; the Gamma KL is torch's). Parameters:
-    ``mu`` (initialised to 1), ``log_var`` = log σ² (2 log ``initial_scale``), ``log_shape`` =
-    log α and ``log_rate`` = log β. ``dof`` is the prior's ν, a constant.
+    q(w)'s (`FactorizedGaussian`), ``log_shape`` = log α and ``log_rate`` = log β. ``dof`` is
+    the prior's ν, a constant.
     """
 
     def __init__(
         self, connection_ids: Sequence[str], initial_scale: float = 1.0, dof: float = 1.0
     ) -> None:
-        super().__init__(connection_ids)
         if not (isinstance(dof, int | float) and math.isfinite(dof) and dof > 0):
             raise ConfigError(f"dof: {dof!r} is not a positive number of degrees of freedom")
+        super().__init__(connection_ids, initial_scale)
         count = len(self.connection_ids)
         self.dof = float(dof)
-        self.mu = nn.Parameter(torch.ones(count))
-        self.log_var = nn.Parameter(torch.full((count,), 2 * math.log(initial_scale)))
         second_moment = 1.0 + initial_scale**2
         self.log_shape = nn.Parameter(torch.full((count,), math.log((dof + 1) / 2)))
         self.log_rate = nn.Parameter(torch.full((count,), math.log((dof + second_moment) / 2)))
@@ -71,18 +69,6 @@ class StudentT(VariationalWeights):
         weights.log_shape = nn.Parameter(checked("log_shape", log_shape, shape))
         weights.log_rate = nn.Parameter(checked("log_rate", log_rate, shape))
         return weights
-
-    def rsample(self, n: int | None = None) -> torch.Tensor:
-        """w = μ + σ ε with ε ~ N(0, I): ``[C]``, or ``[n, C]`` for ``n`` draws."""
-        shape = self.mu.shape if n is None else (n, *self.mu.shape)
-        eps = torch.randn(shape, dtype=self.mu.dtype, device=self.mu.device)
-        return self.mu + torch.exp(0.5 * self.log_var) * eps
-
-    def mean(self) -> torch.Tensor:
-        return self.mu
-
-    def variance(self) -> torch.Tensor:
-        return torch.exp(self.log_var)
 
     def kl(self) -> torch.Tensor:
         log_var = self.log_var.clamp(-KL_LOG_LIMIT, KL_LOG_LIMIT)

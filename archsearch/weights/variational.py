@@ -10,9 +10,11 @@ annealing it (sec. 4.1.3) is the training strategy's business, not the distribut
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
+from torch import nn
 
 from archsearch.errors import GraphError
 from archsearch.weights.base import ConnectionWeights
@@ -73,3 +75,29 @@ class VariationalWeights(ConnectionWeights):
     def select(self, connection_ids: Sequence[str]) -> VariationalWeights:
         """The same family over ``connection_ids`` only: q's marginal on those connections."""
         raise NotImplementedError
+
+
+class FactorizedGaussian(VariationalWeights):
+    """q(w) = Π_i N(μ_i, σ_i²): the posterior `GaussianARD` and `StudentT` share (their priors,
+    and so their KL, differ). Parameters ``mu`` (initialised to 1) and ``log_var`` = log σ²
+    (2 log ``initial_scale``): optimizing the log-variance keeps σ positive without
+    constraints.
+    """
+
+    def __init__(self, connection_ids: Sequence[str], initial_scale: float = 1.0) -> None:
+        super().__init__(connection_ids)
+        count = len(self.connection_ids)
+        self.mu = nn.Parameter(torch.ones(count))
+        self.log_var = nn.Parameter(torch.full((count,), 2 * math.log(initial_scale)))
+
+    def rsample(self, n: int | None = None) -> torch.Tensor:
+        """w = μ + σ ε with ε ~ N(0, I) (eq. 9): ``[C]``, or ``[n, C]`` for ``n`` draws."""
+        shape = self.mu.shape if n is None else (n, *self.mu.shape)
+        eps = torch.randn(shape, dtype=self.mu.dtype, device=self.mu.device)
+        return self.mu + torch.exp(0.5 * self.log_var) * eps
+
+    def mean(self) -> torch.Tensor:
+        return self.mu
+
+    def variance(self) -> torch.Tensor:
+        return torch.exp(self.log_var)
