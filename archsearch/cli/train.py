@@ -218,8 +218,11 @@ def _train(args: argparse.Namespace) -> None:
     out = Path(run.out)
     if (out / "checkpoint.pt").exists() and not args.resume:
         raise ConfigError(f"{out} already holds a run: pass --resume, or another --out")
-    if args.resume and (out / experiment.SPEC).is_file():
-        _check_same_run(experiment.load_spec(out), spec, out)
+    if args.resume:
+        if not (out / "checkpoint.pt").is_file():
+            raise ConfigError(f"no checkpoint at {out / 'checkpoint.pt'} to resume")
+        if (out / experiment.SPEC).is_file():
+            _check_same_run(experiment.load_spec(out), spec, out)
     trainer, _, _ = experiment.prepare_trainer(
         spec, out, checkpoint_every=run.checkpoint_every, num_workers=run.num_workers
     )
