@@ -101,6 +101,7 @@ def test_a_crafted_checkpoint_runs_no_code_and_a_failed_resume_changes_nothing(
     assert _checksums(out) == before
     empty = tmp_path / "empty"
     assert main(["train", "--out", str(empty), "--resume"]) == 2
+    assert capsys.readouterr().err.strip().endswith("checkpoint.pt to resume")  # before any data
     assert not empty.exists() or not any(empty.iterdir())
 
 
