@@ -72,7 +72,7 @@ class VariationalPruning(ThresholdRounds):
         HyperParameter(
             "initial_scale",
             0.1,
-            "posterior scale at the start: σ (β for Laplace); the means start at 1",
+            "posterior scale at the start: σ (β for Laplace, σ of log w for log-normal)",
             low=0.01,
             high=1.0,
             log=True,
