@@ -41,9 +41,6 @@ class Board:
                 self.writer.add_scalar(tag, value, step)
         self.writer.flush()
 
-    def close(self) -> None:
-        self.writer.close()
-
 
 def open_board(folder: Path | None, purge_step: int = 0) -> Board | None:
     """A `Board` in ``folder``; None without a folder or without TensorBoard installed."""
