@@ -36,13 +36,21 @@ class _Step:
     sources: tuple[tuple[str, int], ...]
 
 
+def _exporting() -> bool:
+    """Whether the neck runs under an exporter's trace (ONNX, torch.export)."""
+    return torch.jit.is_tracing() or torch.compiler.is_exporting()
+
+
 def resize(feature: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     """Bilinear resize to the target map's actual size (never a fixed factor).
 
     Sizes come from the maps themselves, so odd and non-square inputs (97×131) work. The
-    result keeps ``feature``'s memory layout (channels-last inside `FusionNeck.fuse`).
+    result keeps ``feature``'s memory layout (channels-last inside `FusionNeck.fuse`). An
+    export always resizes (a resize to the same size is the identity): maps of two levels
+    can be the same size on a small image, and a skip recorded there would break the copy
+    on any other.
     """
-    if tuple(feature.shape[-2:]) == tuple(size):
+    if not _exporting() and tuple(feature.shape[-2:]) == tuple(size):
         return feature
     return F.interpolate(feature, size=tuple(size), mode="bilinear", align_corners=False)
 
@@ -74,6 +82,8 @@ def to_layout(feature: torch.Tensor, layout: torch.memory_format) -> torch.Tenso
     The gradient is converted even when the map was not: it may arrive in any layout (the
     detector's RoIAlign sends NCHW gradients back into channels-last outputs).
     """
+    if _exporting():
+        return feature  # a layout is the CPU kernels' business, and its checks fix sizes
     if not (torch.is_grad_enabled() and feature.requires_grad):
         return feature.contiguous(memory_format=layout)
     return _Layout.apply(feature, layout)
