@@ -1,9 +1,9 @@
 """`archsearch demo`: the main job on the embedded default (what `make demo` runs).
 
-Runs ``experiments/table3_pruning.yaml`` on its ``demo`` profile (every pruning strategy of
-the paper's Table 3, one seed, digit scenes generated on first use) as an Optuna study
-under ``OUT/runs``, then writes its report to ``OUT/report`` and says where. Rerunning
-skips finished runs and resumes an interrupted one.
+Runs ``experiments/demo.yaml`` (ARD pruned by its own threshold beside dense, Taylor and
+random pruning at the quick profile's budget, one seed, digit scenes generated on first
+use) as an Optuna study under ``OUT/runs``, then writes its report to ``OUT/report`` and
+says where. Rerunning skips finished runs and resumes an interrupted one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from archsearch.cli.run import Workers, worker_option
 from archsearch.errors import ConfigError
 
-EXPERIMENT = Path("experiments/table3_pruning.yaml")
+EXPERIMENT = Path("experiments/demo.yaml")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
