@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/archsearch demo --workers 2
 
+# One process per core, one thread each: the tests are many small jobs, not one big one.
 test: $(STAMP)
 	$(BIN)/ruff check archsearch baselines experiments tests
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check archsearch baselines experiments tests

@@ -23,7 +23,7 @@ EXPERIMENT = Path("experiments/demo.yaml")
 def register(subcommands: argparse._SubParsersAction) -> None:
     demo = subcommands.add_parser("demo", help="run the main job on the embedded default")
     demo.add_argument("--experiment", type=Path, default=EXPERIMENT, help=f"default: {EXPERIMENT}")
-    demo.add_argument("--profile", default="demo", help="the experiment's profile (demo)")
+    demo.add_argument("--profile", default="quick", help="the experiment's profile (quick)")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
     worker_option(demo)
     demo.set_defaults(func=_demo)
