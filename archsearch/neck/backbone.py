@@ -1,9 +1,12 @@
 """Plugging a `FusionNeck` into torchvision's detectors.
 
 `BackboneWithFusion` mirrors torchvision's `BackboneWithFPN`: a body returning intermediate
-layers, a neck on top, and ``out_channels``. Its maps are named after their levels
-(``"P3"``…``"P7"``), so `detection_kwargs` gives the anchor generator and RoI poolers that
-follow the neck's levels: nobody configures feature-map names by hand.
+layers, a neck on top, and ``out_channels``. Its maps are named as torchvision's detectors
+expect by default, by position, lowest stride first (``"0"``, ``"1"``...), so a dense neck
+over P3–P7 drops into `FasterRCNN`, `MaskRCNN`, `RetinaNet` and `FCOS` with their default
+anchor generators and poolers, as `BackboneWithFPN` does; ``levels`` says which pyramid
+level each map is. `detection_kwargs` gives anchors and poolers that follow the neck's
+levels for any other level range.
 """
 
 from __future__ import annotations
@@ -47,8 +50,14 @@ class BackboneWithFusion(nn.Module):
         self.neck = FusionNeck(graph, in_channels_list, channels, weights)
         self.out_channels = channels
 
+    @property
+    def levels(self) -> list[int]:
+        """The pyramid level of each output map: map ``str(i)`` is level ``levels[i]``."""
+        return list(self.neck.levels)
+
     def forward(self, images: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
-        return self.neck(list(self.body(images).values()))
+        maps = self.neck(list(self.body(images).values())).values()
+        return OrderedDict((str(index), m) for index, m in enumerate(maps))
 
 
 def anchor_generator(
@@ -61,7 +70,7 @@ def anchor_generator(
 
 def roi_pool(levels: Sequence[int], output_size: int = 7) -> MultiScaleRoIAlign:
     """RoIAlign over every level but the top one, as torchvision pools P2–P5 of P2–P6."""
-    names = [f"P{level}" for level in levels[:-1]] or [f"P{levels[0]}"]
+    names = [str(index) for index in range(max(len(levels) - 1, 1))]
     return MultiScaleRoIAlign(featmap_names=names, output_size=output_size, sampling_ratio=2)
 
 

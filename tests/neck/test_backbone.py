@@ -3,7 +3,7 @@
 import pytest
 import torch
 from torchvision.models import resnet18
-from torchvision.models.detection import FasterRCNN, MaskRCNN
+from torchvision.models.detection import FCOS, FasterRCNN, MaskRCNN, RetinaNet
 
 from archsearch.graph import dense
 from archsearch.neck import BackboneWithFusion, detection_kwargs
@@ -56,8 +56,29 @@ def test_detector_trains_one_step_and_infers(detector, masks):
         assert all("masks" in d for d in detections)
 
 
-def test_feature_maps_are_named_after_levels():
-    backbone = BackboneWithFusion(resnet18(), RETURN_LAYERS, [128, 256, 512], dense((2, 6)), 16)
+def test_feature_maps_are_named_as_torchvision_names_them_and_know_their_levels():
+    backbone = BackboneWithFusion(resnet18(), RETURN_LAYERS, [128, 256, 512], dense(), 16)
     out = backbone.eval()(torch.rand(1, 3, 64, 64))
-    assert list(out) == ["P2", "P3", "P4", "P5", "P6"]
+    assert list(out) == ["0", "1", "2", "3", "4"]
+    assert backbone.levels == [3, 4, 5, 6, 7]
+    for name, level in zip(out, backbone.levels, strict=True):
+        assert out[name].shape[-1] == -(-64 // 2**level)  # stride 2**level, rounded up
     assert backbone.out_channels == 16
+
+
+@pytest.mark.parametrize("detector", [FasterRCNN, MaskRCNN, RetinaNet, FCOS])
+def test_drops_in_where_backbone_with_fpn_would_with_torchvision_defaults(detector):
+    """No anchor generator, no pooler: the detector's own defaults, as with BackboneWithFPN."""
+    torch.manual_seed(0)
+    backbone = BackboneWithFusion(resnet18(), RETURN_LAYERS, [128, 256, 512], dense(), 32)
+    model = detector(backbone, num_classes=4, min_size=96, max_size=160)
+    masks = detector is MaskRCNN
+    images = [torch.rand(3, 97, 131), torch.rand(3, 120, 96)]
+    losses = model.train()(images, _targets(masks))
+    loss = sum(losses.values())
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert torch.count_nonzero(backbone.neck.weights.values.grad) > 0
+    with torch.no_grad():
+        detections = model.eval()(images)
+    assert len(detections) == 2 and all(d["boxes"].shape[-1] == 4 for d in detections)
