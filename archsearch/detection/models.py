@@ -13,6 +13,7 @@ only: nothing is downloaded.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -117,8 +118,10 @@ class TimmBody(nn.Module):
             raise ConfigError(
                 f"backbone 'timm:{name}' needs timm: pip install -e \".[timm]\""
             ) from None
-        if name not in timm.list_models():
-            raise ConfigError(f"unknown timm model {name!r} (timm.list_models() names them)")
+        known = timm.list_models()
+        if name not in known:
+            close = ", ".join(difflib.get_close_matches(name, known, n=3)) or "none close"
+            raise ConfigError(f"unknown timm model {name!r}; closest: {close}")
         every = timm.create_model(name, features_only=True, pretrained=False)
         reductions = every.feature_info.reduction()
         wanted = [2**level for level in range(lowest_level, lowest_level + 3)]

@@ -130,7 +130,9 @@ def test_timm_backbones_feed_the_neck_by_their_feature_info(model, tmp_path):
 
 def test_timm_names_and_strides_that_do_not_fit_are_one_error():
     pytest.importorskip("timm")
-    with pytest.raises(ConfigError, match="unknown timm model 'resnet_nope'"):
+    with pytest.raises(ConfigError, match="unknown timm model 'resnet_nope'; closest: resnet50_gn"):
         build_backbone("timm:resnet_nope", 3)
+    with pytest.raises(ConfigError, match="unknown timm model 'convnext_atom'; closest: "):
+        build_backbone("timm:convnext_atom", 3)
     with pytest.raises(ConfigError, match=r"has maps of strides \[4, 8, 16, 32\], not \[2, 4, 8\]"):
         build_backbone("timm:convnext_atto", 1)
