@@ -17,6 +17,7 @@ from typing import Any
 
 from archsearch.data.sources import digit_settings
 from archsearch.errors import ArchsearchError, ConfigError
+from archsearch.graph import FusionGraph
 from archsearch.io import read_yaml
 
 # The keys of each section of an experiment file and the types of their values; a key that
@@ -169,6 +170,7 @@ def check_run(run: RunSpec, where: str) -> None:
     from archsearch.data.sources import check_digits
     from archsearch.detection.models import DETECTORS
     from archsearch.detection.profiles import get_profile
+    from archsearch.graph import build_graph
     from archsearch.neck import available_necks
     from archsearch.neck.catalog import neck_kind
     from archsearch.strategies import create
@@ -182,7 +184,9 @@ def check_run(run: RunSpec, where: str) -> None:
         create(run.strategy, **run.params)
         if run.strategy != "dense" and neck_kind(run.neck) != "graph":
             raise ConfigError(f"neck {run.neck!r} is no graph: only strategy 'dense' applies")
-        get_profile(run.train).replace(**run.overrides)
+        profile = get_profile(run.train).replace(**run.overrides)
+        if run.params.get("target") is not None:
+            _check_target(run.params["target"], build_graph(run.neck, profile.levels))
         if "digits" in run.data:
             check_digits(run.data, run.images)
         if run.samples and run.strategy not in variational_strategies():
@@ -199,3 +203,16 @@ def check_run(run: RunSpec, where: str) -> None:
         for key in ("images", "train", "val", *optional):
             if key not in coco or not Path(coco[key]).exists():
                 raise ConfigError(f"{where}: data.coco.{key} {coco.get(key)!r} does not exist")
+
+
+def _check_target(target: int, graph: FusionGraph) -> None:
+    """A target the graph can meet: no more connections than it has, no fewer than its
+    smallest valid neck (below it, selection would quietly keep more than asked)."""
+    from archsearch.graph import smallest_neck
+
+    low, high = smallest_neck(graph), len(graph.connection_ids)
+    if not low <= target <= high:
+        raise ConfigError(
+            f"target {target} is outside what graph {graph.name!r} allows: {low} to {high} "
+            f"connections"
+        )

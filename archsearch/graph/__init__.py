@@ -50,6 +50,6 @@ __all__ = [
     "to_dict",
 ]
 
-from archsearch.graph.selection import select_top
+from archsearch.graph.selection import select_top, smallest_neck
 
-__all__ += ["select_top"]
+__all__ += ["select_top", "smallest_neck"]

@@ -69,6 +69,17 @@ def select_top(
     return {c for c, kept in zip(ids, chosen, strict=True) if kept}
 
 
+def smallest_neck(graph: FusionGraph) -> int:
+    """The fewest connections of a valid neck of ``graph`` (5 for the dense P3–P7 graph:
+    one skip per level).
+
+    >>> from archsearch.graph import dense
+    >>> smallest_neck(dense())
+    5
+    """
+    return round(_NeckProgram(graph).solve(np.ones(len(graph.connection_ids))).sum())
+
+
 class _NeckProgram:
     """The constraints that make a set of connections a valid neck, as a MILP.
 

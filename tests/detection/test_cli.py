@@ -52,6 +52,9 @@ def test_bad_settings_exit_with_one_line(tmp_path, tiny_runs, capsys):
         flags = ["--strategy", "ard", "--param", param]
         assert main(["train", "--out", str(tmp_path / "r"), *flags]) == 2
         assert f"strategy 'ard', hyper-parameter {message}" in capsys.readouterr().err
+    flags = ["--strategy", "taylor", "--param", "target=70"]
+    assert main(["train", "--out", str(tmp_path / "r"), *flags]) == 2
+    assert "target 70 is outside what graph 'dense' allows: 5 to 63" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
     assert main(["eval", str(tmp_path)]) == 2
     assert "is not a run folder (no spec.yaml" in capsys.readouterr().err

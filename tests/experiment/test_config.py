@@ -30,6 +30,14 @@ def test_runs_expand_over_detectors_and_seeds(experiment):
         ({"runs": [{"neck": "pconv", "strategy": "ard"}]}, "only strategy 'dense' applies"),
         ({"detectors": ["yolo"]}, "unknown detector 'yolo'"),
         (
+            {"runs": [{"strategy": "taylor", "params": {"target": 64}}]},
+            r"runs\[0\]: target 64 is outside what graph 'dense' allows: 5 to 63 connections",
+        ),
+        (
+            {"runs": [{"strategy": "random", "params": {"target": 4}}]},
+            r"runs\[0\]: target 4 is outside what graph 'dense' allows: 5 to 63",
+        ),
+        (
             {"data": {"coco": {"images": "/no/such", "train": "/x", "val": "/y"}}},
             "data.coco.images '/no/such' does not exist",
         ),
