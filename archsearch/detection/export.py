@@ -182,7 +182,7 @@ def _onnx_export(
     outputs: list[str],
     dynamic: dict[str, dict[int, str]],
 ) -> None:
-    with _quiet():
+    with _quiet(), _exporter_errors(module, "ONNX"):
         torch.onnx.export(
             module,
             args,
@@ -201,7 +201,7 @@ def _export_program(neck: nn.Module, maps: Sequence[torch.Tensor], path: Path) -
     pair = [torch.cat([m, m]) for m in maps]
     auto = torch.export.Dim.AUTO
     shapes = [{0: auto, 2: auto, 3: auto} for _ in pair]
-    with _quiet(), torch.no_grad():
+    with _quiet(), torch.no_grad(), _exporter_errors(neck, "torch.export"):
         program = torch.export.export(neck, (pair,), dynamic_shapes=(shapes,), strict=False)
     torch.export.save(program, str(path))
 
@@ -284,6 +284,18 @@ def _maps_agreement(
             scale = max(1.0, want.abs().max().item())
             error = max(error, (want.double() - got.double()).abs().max().item() / scale)
     return Agreement(len(maps), {"maps": error}, ())
+
+
+@contextlib.contextmanager
+def _exporter_errors(module: nn.Module, exporter: str) -> Iterator[None]:
+    """An exporter's failure as one line naming the module and the exporter's own reason:
+    a detector or neck of a kind the exporter cannot follow is a limit, not a crash."""
+    try:
+        yield
+    except Exception as error:  # the exporters raise many types, from torch and onnx alike
+        reason = next((line for line in str(error).splitlines() if line.strip()), "")
+        kind = type(module).__name__
+        raise ConfigError(f"{exporter} cannot export this {kind}: {reason[:300]}") from error
 
 
 @contextlib.contextmanager

@@ -189,3 +189,19 @@ def test_without_the_extra_an_onnx_export_says_what_to_install(monkeypatch):
     with pytest.raises(ConfigError, match=r"pip install 'archsearch\[export\]'"):
         export.check_export("onnx", neck_only=False)
     export.check_export("pt2", neck_only=True)  # torch alone makes and checks a pt2 neck
+
+
+class _Unexportable(torch.nn.Module):
+    """A neck that only eager PyTorch can run: a branch on the values of its input."""
+
+    levels = (3, 4, 5)
+
+    def forward(self, maps):
+        return {"P3": maps[0] * 2 if maps[0].sum() > 0 else maps[0]}
+
+
+def test_a_neck_the_exporter_cannot_follow_is_one_line_and_nothing_written(tmp_path):
+    maps = [[torch.randn(1, 2, 4, 4)]]
+    with pytest.raises(ConfigError, match="torch.export cannot export this _Unexportable: "):
+        export_neck(_Unexportable(), maps, tmp_path / "neck.pt2", "pt2")
+    assert list(tmp_path.iterdir()) == []
