@@ -48,6 +48,7 @@ STRATEGY_NAMES = {
     "laplace": "Laplace",
     "student_t": "Student-t",
     "log_normal": "Log-normal",
+    "horseshoe": "Horseshoe",
 }
 DECODER_NAMES = {"baseline": "Baseline", "mean": "Mean", "varvote": "Var voting"}
 TABLE2_METRICS = ("AP", "AP50", "AP75")

@@ -76,19 +76,24 @@ def swap_neck_parameters(
         previous = heir.get(id(param))
         state = optimizer.state.pop(previous, None) if previous is not None else None
         if state:
-            optimizer.state[param] = _select_state(state, previous, kept)
+            optimizer.state[param] = _select_state(state, previous, param, kept, len(old.weights))
     alive = {id(p) for p in params}
     for param in list(optimizer.state):
         if id(param) not in alive:
             del optimizer.state[param]
 
 
-def _select_state(state: dict, param: torch.Tensor, kept: torch.Tensor) -> dict:
-    """Per-connection state follows the kept connections; other shapes start afresh."""
-    if param.dim() != 1:
-        return {}
-    kept = kept.to(param.device)
-    return {
-        key: value[kept] if torch.is_tensor(value) and value.shape == param.shape else value
-        for key, value in state.items()
-    }
+def _select_state(
+    state: dict, old: torch.Tensor, new: torch.Tensor, kept: torch.Tensor, connections: int
+) -> dict:
+    """Per-connection state (a vector over the old ``connections``) follows the kept ones;
+    the state of a parameter all connections share (a global scale) carries over; other
+    shapes start afresh."""
+    per_connection = old.dim() == 1 and len(old) == connections
+    if per_connection and new.dim() == 1 and len(new) == len(kept):
+        kept = kept.to(old.device)
+        return {
+            key: value[kept] if torch.is_tensor(value) and value.shape == old.shape else value
+            for key, value in state.items()
+        }
+    return state if old.shape == new.shape else {}

@@ -1,7 +1,7 @@
 """Variational pruning (sec. 3.2–3.3, 4.1.3): connection weights as random variables.
 
 The neck draws its weights from q(w) (`GaussianARD`, `FullARD` or `Laplace`, and beyond the
-paper `StudentT` and `LogNormal`); the loss gains
+paper `StudentT`, `LogNormal` and `Horseshoe`); the loss gains
 the KL term with a linear warm-up (to avoid over-regularizing early, sec. 4.1.3); at each
 pruning round, connections whose criterion (the posterior mean by default) falls under
 ``threshold`` are dropped, and blocks left without inputs with them. ``target``, when set,
@@ -42,7 +42,7 @@ import torch
 from archsearch.strategies.base import HyperParameter, connection_training
 from archsearch.strategies.registry import register_strategy
 from archsearch.strategies.rounds import ThresholdRounds, threshold_knobs
-from archsearch.weights import FullARD, GaussianARD, Laplace, LogNormal, StudentT
+from archsearch.weights import FullARD, GaussianARD, Horseshoe, Laplace, LogNormal, StudentT
 from archsearch.weights.variational import VariationalWeights
 
 
@@ -72,7 +72,8 @@ class VariationalPruning(ThresholdRounds):
         HyperParameter(
             "initial_scale",
             0.1,
-            "posterior scale at the start: σ (β for Laplace, σ of log w for log-normal)",
+            "posterior scale at the start: σ (β for Laplace, σ of log w for log-normal, "
+            "σ of w̃ and of the log-scales for horseshoe)",
             low=0.01,
             high=1.0,
             log=True,
@@ -145,3 +146,26 @@ class LogNormalPruning(VariationalPruning):
     Bayesian Pruning's pair): no ReLU clips the draws, and the criterion uses the true mean."""
 
     distribution = LogNormal
+
+
+@register_strategy("horseshoe")
+class HorseshoePruning(VariationalPruning):
+    """Gaussian weights with half-Cauchy local and global scales, the horseshoe prior (beyond
+    the paper; Bayesian Compression's non-centred form); ``global_scale`` is the prior's τ₀."""
+
+    distribution = Horseshoe
+    hyperparameters = (
+        *VariationalPruning.hyperparameters,
+        HyperParameter(
+            "global_scale",
+            1.0,
+            "the horseshoe's global scale τ₀ (smaller: more shrinkage)",
+            low=0.01,
+            high=1.0,
+            log=True,
+            minimum=1e-6,
+        ),
+    )
+
+    def make_weights(self, connection_ids) -> Horseshoe:
+        return Horseshoe(connection_ids, self.initial_scale, self.global_scale)

@@ -3,6 +3,7 @@
 from archsearch.weights.ard import GaussianARD
 from archsearch.weights.base import ConnectionWeights, DeterministicWeights
 from archsearch.weights.fullard import FullARD
+from archsearch.weights.horseshoe import Horseshoe
 from archsearch.weights.laplace import Laplace
 from archsearch.weights.log_normal import LogNormal
 from archsearch.weights.student_t import StudentT
@@ -13,6 +14,7 @@ __all__ = [
     "DeterministicWeights",
     "FullARD",
     "GaussianARD",
+    "Horseshoe",
     "Laplace",
     "LogNormal",
     "StudentT",

@@ -9,7 +9,7 @@ and the optimizer each weight object's strategy declares over its connection wei
 (`connection_optimizer`: SGD for deterministic weights, Adam for the priors). Each ratio is
 the median over rounds of the variational step's time over the same round's deterministic
 step. Goals: <= 1.03 for GaussianARD and Laplace, <= 1.05 for FullARD and the priors
-beyond the paper (StudentT, LogNormal).
+beyond the paper (StudentT, LogNormal, Horseshoe).
 
     python -m experiments.benchmarks.weights_overhead --size 128 512 --repeats 30
 """
@@ -31,6 +31,7 @@ from archsearch.weights import (
     DeterministicWeights,
     FullARD,
     GaussianARD,
+    Horseshoe,
     Laplace,
     LogNormal,
     StudentT,
@@ -46,6 +47,7 @@ KINDS: dict[str, type[ConnectionWeights]] = {
     "Laplace": Laplace,
     "StudentT": StudentT,
     "LogNormal": LogNormal,
+    "Horseshoe": Horseshoe,
 }
 STRATEGIES = {
     "deterministic": "dense",
@@ -54,8 +56,16 @@ STRATEGIES = {
     "Laplace": "laplace",
     "StudentT": "student_t",
     "LogNormal": "log_normal",
+    "Horseshoe": "horseshoe",
 }
-GOALS = {"GaussianARD": 1.03, "FullARD": 1.05, "Laplace": 1.03, "StudentT": 1.05, "LogNormal": 1.05}
+GOALS = {
+    "GaussianARD": 1.03,
+    "FullARD": 1.05,
+    "Laplace": 1.03,
+    "StudentT": 1.05,
+    "LogNormal": 1.05,
+    "Horseshoe": 1.05,
+}
 LR = 0.01
 
 

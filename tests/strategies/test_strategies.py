@@ -30,6 +30,7 @@ def test_every_builtin_is_registered():
         "laplace",
         "student_t",
         "log_normal",
+        "horseshoe",
     }
 
 
@@ -133,6 +134,7 @@ def test_unknown_hyperparameter_and_strategy_are_config_errors():
         # A fixed Cauchy prior (ν = 1) pulls less than ARD's optimal one: from σ₀ = 1 it keeps
         # the signal and prunes most of the rest, from the narrow default it loses signal.
         ("student_t", {"dof": 1.0, "initial_scale": 1.0}, 11),
+        ("horseshoe", {}, 6),
     ],
 )
 def test_priors_recover_the_planted_signal_levels(name, knobs, most_noise):
@@ -182,3 +184,30 @@ def test_optimizer_state_follows_the_surviving_connections():
     assert {id(p) for p in params} == {id(p) for p in smaller.parameters()}
     lateral = next(smaller.laterals.parameters())
     assert "momentum_buffer" in optimizer.state[lateral]  # survived by identity
+
+
+def test_optimizer_state_of_a_shared_parameter_carries_over_whole():
+    """The horseshoe's global scale belongs to every connection: its Adam state survives a
+    pruning round as it is, while the local scales' state follows the kept connections."""
+    from archsearch.graph import dense, select_top
+    from archsearch.neck import FusionNeck
+    from archsearch.strategies.optim import swap_neck_parameters
+    from archsearch.weights import Horseshoe
+
+    torch.manual_seed(0)
+    graph = dense()
+    neck = FusionNeck(graph, [4, 4, 4], 4, Horseshoe(graph.connection_ids, 0.1))
+    optimizer = torch.optim.Adam(neck.parameters(), lr=0.01)
+    features = [torch.randn(2, 4, s, s) for s in (8, 4, 2)]
+    (sum(v.sum() for v in neck(features).values()) + neck.weights.kl()).backward()
+    optimizer.step()
+    old = {
+        name: optimizer.state[p]["exp_avg"].clone() for name, p in neck.weights.named_parameters()
+    }
+    keep = select_top(graph, dict.fromkeys(graph.connection_ids, 1.0), 5)
+    smaller = neck.pruned(keep)
+    swap_neck_parameters(optimizer, neck, smaller, list(smaller.parameters()))
+    kept = neck.weights.indices(smaller.weights.connection_ids)
+    state = {name: optimizer.state[p]["exp_avg"] for name, p in smaller.weights.named_parameters()}
+    assert torch.equal(state["global_"], old["global_"])
+    assert torch.equal(state["alpha_m"], old["alpha_m"][kept])
