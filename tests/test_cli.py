@@ -23,6 +23,44 @@ def test_console_script_runs():
     assert result.returncode == 0 and "usage: archsearch" in result.stdout
 
 
+IMPORTED_BY = """
+import sys
+from archsearch.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = ("torch", "torchvision", "optuna", "matplotlib")
+print(" ".join(sorted(name for name in heavy if name in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["graph", "info", "{graph}"], ["graph", "--help"]])
+def test_the_front_door_does_not_load_torch(tmp_path, args):
+    """Help and graph files need networkx alone: torch and its kin stay unloaded."""
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps(to_dict(dense())))
+    argv = [arg.format(graph=graph) for arg in args]
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED_BY, *argv], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "", result.stdout
+
+
+def test_every_command_is_listed_and_a_command_gets_its_full_parser(capsys):
+    assert main([]) == 0
+    listed = capsys.readouterr().out
+    for command in ("data", "export", "run", "runs", "train", "eval", "draw-detections", "tune"):
+        assert f"    {command} " in listed or f"    {command}\n" in listed, command
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "--neck-only" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit:
+        main(["nope"])
+    err = capsys.readouterr().err.strip()
+    assert exit.value.code == 2 and "invalid choice: 'nope'" in err and "\n" not in err
+
+
 def test_graph_build_and_info(tmp_path, capsys):
     path = tmp_path / "g.json"
     assert main(["graph", "build", "dense", "--out", str(path), "--levels", "2-6"]) == 0
