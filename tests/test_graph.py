@@ -7,7 +7,6 @@ import pytest
 
 from archsearch.errors import GraphError
 from archsearch.graph import (
-    BLOCK,
     FusionGraph,
     available_graphs,
     build_graph,
@@ -19,6 +18,7 @@ from archsearch.graph import (
     save_json,
     to_dict,
 )
+from archsearch.graph.fusion_graph import BLOCK
 
 
 def test_dense_matches_the_papers_connection_count():

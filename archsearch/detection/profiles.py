@@ -193,6 +193,7 @@ PROFILES = {profile.name: profile for profile in (QUICK, PAPER)}
 
 
 def get_profile(name: str) -> Profile:
+    """The training profile ``name`` (`QUICK` or `PAPER`); `ConfigError` naming the known ones."""
     if not isinstance(name, str) or name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
     return PROFILES[name]

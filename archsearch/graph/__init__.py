@@ -1,7 +1,6 @@
 """Fusion graphs: the one representation behind necks, pruning, diagrams and counts."""
 
 from archsearch.graph.builders import (
-    GRAPHS,
     available_graphs,
     build_graph,
     dense,
@@ -9,11 +8,7 @@ from archsearch.graph.builders import (
     register_graph,
 )
 from archsearch.graph.fusion_graph import (
-    BLOCK,
     DEFAULT_LEVELS,
-    DEFAULT_OP,
-    INPUT,
-    OUTPUT,
     Connection,
     FusionGraph,
     GraphCounts,
@@ -25,14 +20,10 @@ from archsearch.graph.fusion_graph import (
     save_json,
     to_dict,
 )
+from archsearch.graph.selection import select_top, smallest_neck
 
 __all__ = [
-    "BLOCK",
     "DEFAULT_LEVELS",
-    "DEFAULT_OP",
-    "GRAPHS",
-    "INPUT",
-    "OUTPUT",
     "Connection",
     "FusionGraph",
     "GraphCounts",
@@ -47,9 +38,7 @@ __all__ = [
     "register_graph",
     "save_graphml",
     "save_json",
+    "select_top",
+    "smallest_neck",
     "to_dict",
 ]
-
-from archsearch.graph.selection import select_top, smallest_neck
-
-__all__ += ["select_top", "smallest_neck"]

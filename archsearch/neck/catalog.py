@@ -1,6 +1,6 @@
 """Every neck by name, graph or module, built one way: `build_neck`.
 
-Most necks are fusion graphs (`archsearch.graph.GRAPHS`) compiled by `FusionNeck`. A neck
+Most necks are fusion graphs (`archsearch.graph.available_graphs`) compiled by `FusionNeck`. A neck
 that is not a graph of fusion blocks (PConv's pyramid convolution) is a module with the same
 interface (``forward(backbone maps) -> {"P3": ...}``, ``in_channels``, ``levels``,
 ``out_channels``), registered in `NECK_MODULES` with ``__init__(in_channels, channels,

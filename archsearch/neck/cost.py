@@ -38,6 +38,7 @@ def backbone_shapes(neck: nn.Module, image_size: tuple[int, int], batch: int = 1
 
 
 def count_params(module: nn.Module) -> int:
+    """The number of parameters of ``module``, trainable or not."""
     return sum(p.numel() for p in module.parameters())
 
 

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from archsearch.errors import GraphError
-from archsearch.graph import BLOCK, FusionGraph, input_name
+from archsearch.graph import FusionGraph, input_name
+from archsearch.graph.fusion_graph import BLOCK
 from archsearch.neck.ops import FUSION_OPS
 from archsearch.weights import ConnectionWeights, DeterministicWeights
 

@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
-from archsearch.graph import BLOCK, INPUT, OUTPUT, FusionGraph
+from archsearch.graph import FusionGraph
+from archsearch.graph.fusion_graph import BLOCK, INPUT, OUTPUT
 from archsearch.io import atomic_write
 
 if TYPE_CHECKING:  # drawing needs a history's lists, not torch, which importing it loads

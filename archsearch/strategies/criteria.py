@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from archsearch.errors import ConfigError
-from archsearch.graph import BLOCK, FusionGraph
+from archsearch.graph import FusionGraph
+from archsearch.graph.fusion_graph import BLOCK
 from archsearch.weights import ConnectionWeights
 
 

@@ -43,7 +43,8 @@ def test_forward_and_backward_at_two_sizes(name, levels):
 
 
 class _BackboneWithNeck(nn.Module):
-    """ResNet stages, then any neck: what torchvision's detectors take as a backbone."""
+    """ResNet stages, then any neck, its maps named by position as torchvision's detectors
+    expect (what `BackboneWithFusion` does for graph necks)."""
 
     def __init__(self, neck: nn.Module) -> None:
         super().__init__()
@@ -52,7 +53,8 @@ class _BackboneWithNeck(nn.Module):
         self.out_channels = neck.out_channels
 
     def forward(self, images: torch.Tensor) -> OrderedDict:
-        return self.neck(list(self.body(images).values()))
+        maps = self.neck(list(self.body(images).values())).values()
+        return OrderedDict((str(index), m) for index, m in enumerate(maps))
 
 
 @pytest.mark.parametrize("name", NECKS)
