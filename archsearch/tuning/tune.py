@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
@@ -95,27 +96,36 @@ def open_tuning_study(
     """The tuning study of ``base`` with its sampler and pruner (each worker builds its own).
 
     Workers that share a study should differ in ``seed``: with the same seed, they would
-    draw the same first (random) trials.
+    draw the same first (random) trials. A study resumed with trials in it draws from a seed
+    mixed with their count: reseeded alike, the sampler would propose again, one by one, the
+    configurations it began with.
     """
     if pruner not in PRUNERS:
         raise ConfigError(f"--pruner: unknown pruner {pruner!r}; known: {', '.join(PRUNERS)}")
-    if len(objectives) == 1:
-        sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(seed=seed)
-        chosen = make_pruner(pruner, trials)
-    else:
-        # Three generations within the budget, so that selection acts at all.
-        population = max(4, min(50, trials // 3))
-        sampler = optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
-        chosen = optuna.pruners.NopPruner()
-    return open_study(
+    chosen = make_pruner(pruner, trials) if len(objectives) == 1 else optuna.pruners.NopPruner()
+    study = open_study(
         study_name(base, objectives),
         storage,
         root,
         heartbeat,
-        sampler=sampler,
+        sampler=_sampler(len(objectives), trials, seed),
         pruner=chosen,
         directions=[o.direction for o in objectives],
     )
+    stored = len(study.get_trials(deepcopy=False))
+    if stored and seed is not None:
+        mixed = int(np.random.SeedSequence([seed, stored]).generate_state(1)[0])
+        study.sampler = _sampler(len(objectives), trials, mixed)
+    return study
+
+
+def _sampler(objectives: int, trials: int, seed: int | None) -> optuna.samplers.BaseSampler:
+    """TPE for AP alone; NSGA-II for AP against a cost, three generations within the budget
+    so that selection acts at all."""
+    if objectives == 1:
+        return optuna.samplers.TPESampler(seed=seed)
+    population = max(4, min(50, trials // 3))
+    return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
 
 
 def make_pruner(name: str, trials: int) -> optuna.pruners.BasePruner:
@@ -208,12 +218,15 @@ class Watch:
     """`execute`'s evaluation callback: interim AP to the pruner, the neck's latency at the end.
 
     Interim AP is reported at its training step; `optuna.TrialPruned` stops the run there
-    (its checkpoint stays, so a later study could resume it).
+    (its checkpoint stays, so a later study could resume it). The first interim evaluation
+    is recorded but decides nothing: a fifth into training no detector detects yet (every
+    trial's AP is about 0.01), and a median of such values prunes by noise.
     """
 
     def __init__(self, trial: optuna.Trial, prune: bool) -> None:
         self.trial, self.prune = trial, prune
         self.neck_ms: float | None = None
+        self.reports = 0
 
     def __call__(self, trainer: Trainer, evaluation: Evaluation) -> None:
         ap = evaluation.metrics["bbox"]["AP"]
@@ -224,7 +237,8 @@ class Watch:
         if not self.prune:
             return
         self.trial.report(ap, trainer.step)
-        if self.trial.should_prune():
+        self.reports += 1
+        if self.reports > 1 and self.trial.should_prune():
             raise optuna.TrialPruned(f"AP {ap:.4f} at step {trainer.step}")
 
 

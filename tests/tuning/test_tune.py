@@ -69,15 +69,16 @@ def test_interim_evaluations_change_no_result(experiment, tmp_path, monkeypatch)
     assert watched["history"] == plain["history"] and watched["metrics"] == plain["metrics"]
 
 
-def test_a_hopeless_trial_is_pruned_at_its_first_interim_step(experiment, tmp_path):
+def test_a_hopeless_trial_is_pruned_at_its_second_interim_step(experiment, tmp_path):
+    """The first interim AP is recorded but decides nothing (no detector detects yet)."""
     base = tuned_run(load_experiment(experiment()), "tiny", "lasso")
     root = tmp_path / "runs"
     pruner = optuna.pruners.ThresholdPruner(lower=0.5)  # no tiny run reaches AP 0.5
     study = open_study("pruned", None, root, pruner=pruner, direction="maximize")
     assert tune(study, base, [OBJECTIVES["ap"]], 1, root, progress=False) == 1
     (trial,) = study.trials
-    assert trial.state.name == "PRUNED" and list(trial.intermediate_values) == [2]
-    assert read_checkpoint(root / "pruned" / "trial-0" / "checkpoint.pt")["step"] == 2
+    assert trial.state.name == "PRUNED" and list(trial.intermediate_values) == [2, 4]
+    assert read_checkpoint(root / "pruned" / "trial-0" / "checkpoint.pt")["step"] == 4
 
 
 def test_ap_against_latency_plots_the_pareto_front(experiment, tmp_path, capsys):
@@ -105,6 +106,16 @@ def test_the_same_seed_draws_the_same_trials(experiment, tmp_path):
         for r in ("one", "two")
     ]
     assert params[0] == params[1] and params[0][0] != params[0][1]
+
+
+def test_a_resumed_study_does_not_draw_its_first_trials_again(experiment, tmp_path):
+    """Reseeded alike, the sampler would propose trial 0's configuration as trial 2."""
+    path, root = experiment(steps=2), tmp_path / "runs"
+    assert _tune(path, root, "--strategy", "taylor", "--trials", "2") == 0
+    assert _tune(path, root, "--strategy", "taylor", "--trials", "4") == 0
+    params = [t.params for t in _study(root, "tiny-tiny-tune-taylor").trials]
+    assert len(params) == 4
+    assert all(params[i] != params[j] for i in range(4) for j in range(i + 1, 4)), params
 
 
 def test_a_plugin_strategy_is_tunable_from_its_declared_range(
