@@ -44,7 +44,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     tuner.add_argument(
         "--objectives",
         default="ap",
-        help="ap (TPE) or ap,latency / ap,gflops (NSGA-II, Pareto front); default ap",
+        help="ap (TPE), or ap,latency / ap,gflops / ap,connections (NSGA-II, Pareto front); "
+        "default ap",
     )
     tuner.add_argument("--pruner", default="median", choices=PRUNERS, help="default median")
     tuner.add_argument("--out", type=Path, help="report folder (default ROOT/STUDY/report)")

@@ -3,7 +3,10 @@
 ``latency`` is the inference time of the trained neck alone, measured by the detector's own
 `time_inference` on fixed backbone-shaped maps (the pruned wiring is what a strategy
 changes; the backbone and heads are the same for every trial). ``gflops`` is the
-deterministic alternative, for machines too noisy to time on.
+deterministic alternative, for machines too noisy to time on. ``connections`` counts what
+the neck kept: tuned on AP alone, a strategy that prunes by its threshold without a target
+finds that pruning nothing scores best, so its tune needs the count as a second objective
+(the Pareto front of AP against connections).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ OBJECTIVES = {
     "ap": Objective("ap", "maximize", "validation box AP"),
     "latency": Objective("latency", "minimize", "neck inference time (ms)"),
     "gflops": Objective("gflops", "minimize", "neck GFLOPs"),
+    "connections": Objective("connections", "minimize", "connections kept"),
 }
 LATENCY_REPEATS = 20
 
@@ -56,7 +60,12 @@ def objective_values(
     objectives: Sequence[Objective], record: dict[str, Any], neck_ms: float | None
 ) -> list[float]:
     """The trial's value of each objective, from the run's record and the neck's latency."""
-    found = {"ap": record["metrics"]["AP"], "latency": neck_ms, "gflops": record["neck_gflops"]}
+    found = {
+        "ap": record["metrics"]["AP"],
+        "latency": neck_ms,
+        "gflops": record["neck_gflops"],
+        "connections": record["connections"],
+    }
     return [float(found[objective.name]) for objective in objectives]
 
 

@@ -90,3 +90,13 @@ def test_choices_become_a_categorical_search():
 def test_all_registered_strategies_declare_checkable_ranges():
     for name in available():
         check_declaration(get(name))
+
+
+def test_the_connection_count_is_an_objective_beside_ap():
+    from archsearch.tuning import parse_objectives
+    from archsearch.tuning.objectives import objective_values
+
+    objectives = parse_objectives("ap,connections")
+    assert [o.direction for o in objectives] == ["maximize", "minimize"]
+    record = {"metrics": {"AP": 0.5}, "neck_gflops": 1.2, "connections": 7}
+    assert objective_values(objectives, record, neck_ms=3.0) == [0.5, 7.0]
