@@ -8,6 +8,7 @@ plug in; the neck never changes.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Sequence
 
 import torch
@@ -16,12 +17,13 @@ from torch import nn
 from archsearch.errors import GraphError
 
 
-class ConnectionWeights(nn.Module):
+class ConnectionWeights(nn.Module, metaclass=ABCMeta):
     """Base of every weight object: one entry per connection id.
 
     Subclasses implement `forward` (the vector for this forward pass), `mean` (its
     expectation, or the values themselves) and `select` (the same object restricted to a
-    subset of connections, for the smaller neck compiled after pruning).
+    subset of connections, for the smaller neck compiled after pruning). They are abstract:
+    a plugin that misses one fails when it is built, not at its first pruning round.
     """
 
     def __init__(self, connection_ids: Sequence[str]) -> None:
@@ -31,11 +33,17 @@ class ConnectionWeights(nn.Module):
     def __len__(self) -> int:
         return len(self.connection_ids)
 
-    def mean(self) -> torch.Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self) -> torch.Tensor:
+        """The weight vector the neck fuses with in this forward pass, shape ``[C]``."""
 
+    @abstractmethod
+    def mean(self) -> torch.Tensor:
+        """The vector's expectation (deterministic weights: the values themselves)."""
+
+    @abstractmethod
     def select(self, connection_ids: Sequence[str]) -> ConnectionWeights:
-        raise NotImplementedError
+        """The same kind of object over ``connection_ids`` only."""
 
     def indices(self, connection_ids: Sequence[str]) -> torch.Tensor:
         """Positions of ``connection_ids`` in this object's vector."""

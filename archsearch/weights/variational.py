@@ -11,6 +11,7 @@ annealing it (sec. 4.1.3) is the training strategy's business, not the distribut
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import torch
@@ -38,17 +39,18 @@ class VariationalWeights(ConnectionWeights):
     """Base of the variational weight objects (factorized Gaussian, correlated Gaussian, Laplace).
 
     Subclasses implement ``rsample`` (reparameterized draws, eq. 5), ``mean``, ``variance``,
-    ``kl``, ``from_params`` and ``select``. ``mean``, ``variance`` and ``kl`` are differentiable
-    functions of the parameters; detach them before logging.
+    ``kl``, ``from_params`` and ``select`` (abstract: a family missing one cannot be
+    built). ``mean``, ``variance`` and ``kl`` are differentiable functions of the
+    parameters; detach them before logging.
     """
 
     def forward(self) -> torch.Tensor:
         """One draw from q in training mode (eq. 6 with L = 1); E_q[w] in eval mode (eq. 18)."""
         return self.rsample() if self.training else self.mean()
 
+    @abstractmethod
     def rsample(self, n: int | None = None) -> torch.Tensor:
         """Reparameterized draws from q: shape ``[C]`` for ``n=None``, else ``[n, C]``."""
-        raise NotImplementedError
 
     def sample(self, n: int) -> torch.Tensor:
         """``n`` draws as an ``[n, C]`` tensor without gradients, for test-time averaging.
@@ -59,22 +61,22 @@ class VariationalWeights(ConnectionWeights):
         with torch.no_grad():
             return self.rsample(n)
 
+    @abstractmethod
     def variance(self) -> torch.Tensor:
         """Marginal variance of each connection's weight, shape ``[C]`` (for history and plots)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def kl(self) -> torch.Tensor:
         """KL(q || p) against the family's prior, as a scalar."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def from_params(cls, *args: torch.Tensor, **kwargs: object) -> VariationalWeights:
         """The family built from explicit parameter tensors (ids ``c0, c1, ...`` by default)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def select(self, connection_ids: Sequence[str]) -> VariationalWeights:
         """The same family over ``connection_ids`` only: q's marginal on those connections."""
-        raise NotImplementedError
 
 
 class FactorizedGaussian(VariationalWeights):

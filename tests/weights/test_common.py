@@ -220,3 +220,27 @@ def test_weights_drive_a_neck_and_survive_pruning(kind):
     pruned = neck.pruned(keep)
     assert type(pruned.weights) is kind
     assert pruned.weights.connection_ids == pruned.graph.connection_ids
+
+
+def test_a_family_missing_a_method_fails_when_built_not_when_pruned():
+    class NoSelect(VariationalWeights):
+        """Everything but `select`."""
+
+        def rsample(self, n=None):
+            return torch.ones(len(self))
+
+        def mean(self):
+            return torch.ones(len(self))
+
+        def variance(self):
+            return torch.zeros(len(self))
+
+        def kl(self):
+            return torch.zeros(())
+
+        @classmethod
+        def from_params(cls, *args, **kwargs):
+            return cls(IDS)
+
+    with pytest.raises(TypeError, match="abstract method 'select'|abstract methods? .*select"):
+        NoSelect(IDS)
