@@ -1,9 +1,9 @@
 """Detectors built from objects: a backbone body, a neck, torchvision's heads.
 
 `build_detector(kind, backbone, neck, num_classes)` composes torchvision's Faster R-CNN,
-Mask R-CNN, RetinaNet or FCOS around `BackboneWithNeck`. The anchor generator and the RoI
-poolers are derived from the neck's ``levels`` (its maps are named ``"P2"``…``"P7"``), so no
-caller names feature maps or lists anchor sizes by hand.
+Mask R-CNN, RetinaNet or FCOS around `archsearch.neck.BackboneWithNeck`, the adapter users
+put in their own detectors too. The anchor generator and the RoI poolers are derived from
+the neck's ``levels``, so no caller names feature maps or lists anchor sizes by hand.
 
 Backbones are bodies that return their maps lowest stride first: a torchvision ResNet cut at
 the stages feeding the neck (C3–C5 for P3–P7, C2–C4 for P2–P6), or `SmallResNet`, a
@@ -14,7 +14,6 @@ only: nothing is downloaded.
 from __future__ import annotations
 
 import difflib
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,15 +23,20 @@ import torchvision
 from torch import nn
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.models.detection import FCOS, FasterRCNN, MaskRCNN, RetinaNet
-from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.models.resnet import BasicBlock
-from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
+from torchvision.ops import FeaturePyramidNetwork
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from archsearch.errors import ConfigError
+from archsearch.neck.backbone import (
+    BackboneWithNeck,
+    anchor_sizes,
+    level_anchors,
+    level_roi_pool,
+)
 
 DETECTORS = ("faster_rcnn", "mask_rcnn", "retinanet", "fcos")
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
@@ -212,59 +216,6 @@ class TorchvisionFPN(nn.Module):
     def forward(self, features: Sequence[torch.Tensor]) -> OrderedDict[str, torch.Tensor]:
         maps = self.fpn(OrderedDict((str(i), f) for i, f in enumerate(features)))
         return OrderedDict(zip((f"P{level}" for level in self.levels), maps.values(), strict=True))
-
-
-class BackboneWithNeck(nn.Module):
-    """A body (maps lowest stride first) followed by any neck, with ``out_channels``.
-
-    The neck is ``self.neck`` so that a pruning strategy swaps it in one assignment.
-    """
-
-    def __init__(self, body: nn.Module, neck: nn.Module) -> None:
-        super().__init__()
-        self.body, self.neck = body, neck
-        self.out_channels = neck.out_channels
-
-    def forward(self, images: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
-        return self.neck(self.body(images))
-
-
-def anchor_sizes(levels: Sequence[int], smallest: float, largest: float) -> list[float]:
-    """One anchor size per level, geometric from ``smallest`` (lowest) to ``largest``.
-
-    Sizes follow the strides in order, spread over the objects' range rather than fixed at
-    a multiple of the stride, so small images get anchors that match their objects.
-    """
-    if len(levels) == 1:
-        return [math.sqrt(smallest * largest)]
-    ratio = (largest / smallest) ** (1 / (len(levels) - 1))
-    return [smallest * ratio**index for index in range(len(levels))]
-
-
-def level_anchors(
-    levels: Sequence[int],
-    sizes: Sequence[float] | None = None,
-    aspect_ratios: Sequence[float] = (0.5, 1.0, 2.0),
-    scales: Sequence[float] = (1.0,),
-) -> AnchorGenerator:
-    """Anchors following the levels: ``sizes[i]`` (default 4× the stride) times each scale."""
-    sizes = sizes or [4.0 * 2**level for level in levels]
-    per_level = tuple(tuple(round(size * scale, 2) for scale in scales) for size in sizes)
-    return AnchorGenerator(per_level, (tuple(aspect_ratios),) * len(per_level))
-
-
-def level_roi_pool(
-    levels: Sequence[int], output_size: int = 7, canonical_scale: int = 224, sampling: int = 2
-) -> MultiScaleRoIAlign:
-    """RoIAlign over every level but the top one (torchvision pools P2–P5 of P2–P6).
-
-    ``canonical_scale`` is the box size assigned to level 4 (FPN eq. 1); lower it for small
-    images so that their boxes spread over the levels rather than all falling to the lowest.
-    ``sampling``: points per bin side (torchvision: 2); 1 quarters RoIAlign's cost, whose
-    backward is single-threaded on the CPU.
-    """
-    names = [f"P{level}" for level in levels[:-1]] or [f"P{levels[0]}"]
-    return MultiScaleRoIAlign(names, output_size, sampling, canonical_scale=canonical_scale)
 
 
 def build_detector(

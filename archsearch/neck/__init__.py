@@ -2,9 +2,11 @@
 
 from archsearch.neck.backbone import (
     BackboneWithFusion,
-    anchor_generator,
+    BackboneWithNeck,
+    anchor_sizes,
     detection_kwargs,
-    roi_pool,
+    level_anchors,
+    level_roi_pool,
 )
 from archsearch.neck.catalog import available_necks, build_neck
 from archsearch.neck.cost import NeckCost, backbone_shapes, count_params, neck_cost
@@ -14,19 +16,21 @@ from archsearch.neck.ops import FUSION_OPS, FastNormalizedFusion, SeparableConvB
 __all__ = [
     "FUSION_OPS",
     "BackboneWithFusion",
+    "BackboneWithNeck",
     "FastNormalizedFusion",
     "FusionNeck",
     "Laterals",
     "NeckCost",
     "SeparableConvBlock",
-    "anchor_generator",
+    "anchor_sizes",
     "available_necks",
     "backbone_shapes",
     "build_neck",
     "count_params",
     "detection_kwargs",
+    "level_anchors",
+    "level_roi_pool",
     "neck_cost",
     "register_op",
     "resize",
-    "roi_pool",
 ]

@@ -22,6 +22,7 @@ from torch import nn
 
 from archsearch.errors import ConfigError
 from archsearch.neck import FusionNeck
+from archsearch.neck.backbone import by_position
 from archsearch.strategies import entries
 from archsearch.strategies.variational import VariationalPruning
 from archsearch.weights import DeterministicWeights, VariationalWeights
@@ -66,7 +67,8 @@ def draw_weights(weights: VariationalWeights, samples: int, seed: int = 0) -> to
 
 
 class _SampledBackbone(nn.Module):
-    """Stands in for `BackboneWithNeck`: body and laterals once, the fusion K times.
+    """Stands in for `BackboneWithNeck` (its maps named alike): body and laterals once, the
+    fusion K times.
 
     Called on K sample-major copies of B images, it runs the body on the first B only, then
     fuses the repeated maps with one weight vector per copy.
@@ -83,7 +85,7 @@ class _SampledBackbone(nn.Module):
         images = tensors[: tensors.shape[0] // count]
         inputs = self.neck.laterals(self.body(images))
         repeated = [x.repeat(count, *([1] * (x.dim() - 1))) for x in inputs]
-        return self.neck.fuse(repeated, self.samples)
+        return by_position(self.neck.fuse(repeated, self.samples))
 
 
 @contextmanager

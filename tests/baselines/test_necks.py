@@ -1,15 +1,12 @@
 """Every baseline neck, graph or module: shapes, gradients, and a Faster R-CNN training step."""
 
-from collections import OrderedDict
-
 import pytest
 import torch
-from torch import nn
 from torchvision.models import resnet18
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.models.detection import FasterRCNN
 
-from archsearch.neck import backbone_shapes, build_neck, detection_kwargs
+from archsearch.neck import BackboneWithNeck, backbone_shapes, build_neck, detection_kwargs
 
 NECKS = ["fpn", "panet", "bifpn", "nasfpn", "hrfpn", "pconv", "dense"]
 IN_CHANNELS = [8, 16, 32]
@@ -42,27 +39,12 @@ def test_forward_and_backward_at_two_sizes(name, levels):
         assert sum(int(torch.count_nonzero(g)) for g in grads) > 0
 
 
-class _BackboneWithNeck(nn.Module):
-    """ResNet stages, then any neck, its maps named by position as torchvision's detectors
-    expect (what `BackboneWithFusion` does for graph necks)."""
-
-    def __init__(self, neck: nn.Module) -> None:
-        super().__init__()
-        self.body = IntermediateLayerGetter(resnet18(), return_layers=RETURN_LAYERS)
-        self.neck = neck
-        self.out_channels = neck.out_channels
-
-    def forward(self, images: torch.Tensor) -> OrderedDict:
-        maps = self.neck(list(self.body(images).values())).values()
-        return OrderedDict((str(index), m) for index, m in enumerate(maps))
-
-
 @pytest.mark.parametrize("name", NECKS)
 def test_faster_rcnn_trains_one_step(name):
     torch.manual_seed(0)
     neck = build_neck(name, [128, 256, 512], 16)
     model = FasterRCNN(
-        _BackboneWithNeck(neck),
+        BackboneWithNeck(IntermediateLayerGetter(resnet18(), RETURN_LAYERS), neck),
         num_classes=3,
         min_size=64,
         max_size=96,

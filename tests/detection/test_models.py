@@ -5,18 +5,11 @@ import itertools
 import pytest
 import torch
 
-from archsearch.detection.models import (
-    SmallResNet,
-    TorchvisionFPN,
-    anchor_sizes,
-    build_backbone,
-    build_detector,
-    level_anchors,
-)
+from archsearch.detection.models import SmallResNet, TorchvisionFPN, build_backbone, build_detector
 from archsearch.detection.profiles import detector_from_profile
 from archsearch.detection.train import collate
 from archsearch.errors import ConfigError
-from archsearch.neck import build_neck
+from archsearch.neck import anchor_sizes, build_neck, level_anchors
 from tests.detection import TINY, TinyScenes
 
 
@@ -38,7 +31,9 @@ def test_every_detector_trains_a_step_and_detects(kind):
 
 def test_anchors_and_pooled_maps_follow_the_levels():
     model = detector_from_profile(TINY, "faster_rcnn", "dense", num_classes=4)
-    assert model.roi_heads.box_roi_pool.featmap_names == ["P2", "P3", "P4", "P5"]
+    # the maps are named by position, as torchvision's; the backbone says which level each is
+    assert model.backbone.levels == [2, 3, 4, 5, 6]
+    assert model.roi_heads.box_roi_pool.featmap_names == ["0", "1", "2", "3"]
     sizes = [s[0] for s in model.rpn.anchor_generator.sizes]
     assert sizes[0] == pytest.approx(8.0) and sizes[-1] == pytest.approx(40.0)
     ratios = [b / a for a, b in itertools.pairwise(sizes)]
