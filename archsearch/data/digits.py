@@ -190,7 +190,7 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
         split = "val" if image_id < val_images else "train"
         image, objects = render_scene(rng, sources, pools[split], scale, params["image_size"])
         name = f"{image_id:06d}.png"
-        Image.fromarray(image).save(root / "images" / name, compress_level=1)  # 3x faster
+        Image.fromarray(image).save(root / "images" / name, compress_level=1)  # speed over size
         height, width = image.shape[:2]
         coco[split]["images"].append(
             {"id": image_id, "file_name": name, "width": width, "height": height}
