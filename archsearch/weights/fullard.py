@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from archsearch.errors import ConfigError
 from archsearch.weights.variational import VariationalWeights, checked, resolve_ids
 
 # Bound on the log-diagonal of the precision factor P = L⁻¹, applied wherever P is built:
@@ -66,9 +67,10 @@ class FullARD(VariationalWeights):
         weights.mu = nn.Parameter(checked("mu", mu, (count,)))
         factor = checked("precision_factor", precision_factor, (count, count))
         if not torch.equal(factor, factor.tril()):
-            raise ValueError("precision_factor must be lower triangular")
+            raise ConfigError("precision_factor: not lower triangular")
         if not bool((factor.diagonal() > 0).all()):
-            raise ValueError("precision_factor must have a positive diagonal")
+            lowest = factor.diagonal().min().item()
+            raise ConfigError(f"precision_factor: diagonal entry {lowest:g} is not positive")
         weights.log_diag = nn.Parameter(factor.diagonal().log())
         weights.lower = nn.Parameter(factor.tril(-1))
         return weights

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from archsearch.errors import ConfigError
 from archsearch.weights.variational import VariationalWeights, checked, resolve_ids
 
 # Bound on log β inside the KL only: exp(±40) is finite in float32, so |μ|/β and β stay finite
@@ -43,7 +44,7 @@ class Laplace(VariationalWeights):
         shape = (len(weights),)
         scale = checked("scale", scale, shape)
         if not bool((scale > 0).all()):
-            raise ValueError("Laplace scales must be positive")
+            raise ConfigError(f"scale: {scale.min().item():g} is not a positive scale")
         weights.mu = nn.Parameter(checked("mu", mu, shape))
         weights.log_scale = nn.Parameter(scale.log())
         return weights

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.distributions import MultivariateNormal, kl_divergence
 
+from archsearch.errors import ConfigError
 from archsearch.weights import FullARD
 from archsearch.weights.fullard import _LowerSolve
 
@@ -147,7 +148,7 @@ def test_default_init_is_identity_factor():
 
 
 def test_from_params_rejects_invalid_factors():
-    with pytest.raises(ValueError, match="lower triangular"):
+    with pytest.raises(ConfigError, match="precision_factor: not lower triangular"):
         FullARD.from_params(torch.zeros(2), torch.ones(2, 2))
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ConfigError, match="precision_factor: diagonal entry .* is not positive"):
         FullARD.from_params(torch.zeros(2), torch.tensor([[1.0, 0.0], [0.5, -1.0]]))

@@ -7,6 +7,7 @@ import torch
 from torch.distributions import Laplace as TorchLaplace
 from torch.distributions import kl_divergence
 
+from archsearch.errors import ConfigError
 from archsearch.weights import Laplace
 
 D = torch.float64
@@ -79,5 +80,5 @@ def test_extreme_scales_stay_finite_in_float32():
 
 
 def test_from_params_rejects_nonpositive_scales():
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ConfigError, match="scale: .* is not a positive scale"):
         Laplace.from_params(torch.zeros(2), torch.tensor([1.0, 0.0]))
