@@ -3,7 +3,9 @@
 Handwritten digits composed onto photo textures (see `archsearch.data.scenes`), with
 instance masks. Three scale profiles stand in for the paper's data sets: ``small`` (small
 objects, many per image, like Uno Cards), ``mixed`` (like COCO) and ``large`` (medium and
-large objects, few per image, like PlantDoc).
+large objects, few per image, like PlantDoc). A fourth, ``context``, is built so that the
+wiring matters: small digits whose category also depends on a large frame around them, a
+circle or a square, which only the deep pyramid levels see (`ContextProfile`).
 
 Scenes are read back through `CocoDetection`, so the default data takes exactly the code path
 of a real COCO-format export. Generation is seeded and deterministic (same seed, same bytes),
@@ -27,18 +29,32 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from archsearch.data.coco import CocoDetection
-from archsearch.data.scenes import ScaleProfile, Sources, load_sources, render_scene
+from archsearch.data.scenes import (
+    ContextProfile,
+    ScaleProfile,
+    Sources,
+    load_sources,
+    render_context_scene,
+    render_scene,
+)
 from archsearch.errors import DataError
 from archsearch.io import read_json
 from archsearch.progress import progress
 
 FORMAT = 2  # version of the generator; a cache written by another version is not reused
 CATEGORIES = [{"id": digit + 1, "name": str(digit)} for digit in range(10)]
+# The context profile's: digit d in a square frame is d + 1, in a circle d + 11.
+FRAMED_CATEGORIES = [
+    {"id": digit + 1 + 10 * circle, "name": f"{digit} in a {('square', 'circle')[circle]}"}
+    for circle in (0, 1)
+    for digit in range(10)
+]
 
 PROFILES = {
     "small": ScaleProfile(sizes=(8, 20), objects=(4, 10)),
     "mixed": ScaleProfile(sizes=(10, 64), objects=(2, 6)),
     "large": ScaleProfile(sizes=(28, 80), objects=(1, 3)),
+    "context": ContextProfile(sizes=(8, 14), objects=(1, 2), max_overlap=0.1),
 }
 
 
@@ -182,13 +198,21 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
     pools = {"val": np.sort(order[:val_glyphs]), "train": np.sort(order[val_glyphs:])}
     val_images = round(params["images"] * params["val_fraction"])
     scale = PROFILES[params["profile"]]
-    coco = {split: {"images": [], "annotations": [], "categories": CATEGORIES} for split in pools}
+    framed = isinstance(scale, ContextProfile)
+    categories = FRAMED_CATEGORIES if framed else CATEGORIES
+    coco = {split: {"images": [], "annotations": [], "categories": categories} for split in pools}
     numbers = itertools.count(1)  # annotation ids, unique across the splits
     (root / "images").mkdir()
     bar = progress(params["images"], "digit scenes")
     for image_id in range(params["images"]):
         split = "val" if image_id < val_images else "train"
-        image, objects = render_scene(rng, sources, pools[split], scale, params["image_size"])
+        if framed:
+            image, objects, circle = render_context_scene(
+                rng, sources, pools[split], scale, params["image_size"]
+            )
+        else:
+            image, objects = render_scene(rng, sources, pools[split], scale, params["image_size"])
+            circle = False
         name = f"{image_id:06d}.png"
         Image.fromarray(image).save(root / "images" / name, compress_level=1)  # speed over size
         height, width = image.shape[:2]
@@ -197,6 +221,7 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
         )
         for glyph, mask in objects:
             annotation = _annotation(next(numbers), image_id, glyph, mask, sources)
+            annotation["category_id"] += 10 * circle
             coco[split]["annotations"].append(annotation)
         bar.update(1)
     bar.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 # Scan intensities (0..1, after upscaling) mapped to transparent .. opaque. Below the ramp the
 # faint fringe of a scan would tint a rectangle around the digit, a cue real objects lack.
@@ -40,6 +40,24 @@ class ScaleProfile:
         """The glyph height range on images of ``image_size`` pixels."""
         factor = image_size / self.image_size
         return self.sizes[0] * factor, self.sizes[1] * factor
+
+
+@dataclass(frozen=True)
+class ContextProfile(ScaleProfile):
+    """Small digits whose class depends on a large frame around them, a circle or a square.
+
+    Each scene holds one outline frame, ``frames`` pixels across (on ``image_size`` images),
+    and ``objects`` small digits in its middle third; a digit's category is its digit and
+    its frame's shape (20 categories). Every digit then lies at least a quarter of the
+    frame's side (0.26, the circle's case) from the frame: the design's intent is that the
+    lowest pyramid level, whose small boxes these are, sees the digit but not its frame,
+    while the deep levels see the frame whole, so that a neck without top-down fusion
+    cannot classify the digits and the wiring has to be right (what it does is measured
+    in ``reports/FINDINGS.md``). Frames differ only in shape; stroke width and colour
+    follow one distribution.
+    """
+
+    frames: tuple[int, int] = (96, 124)
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,53 @@ def render_scene(
         boxes.append(box)
         objects.append((glyph_index, mask))
     return image, [(index, mask) for index, mask in objects if mask.any()]
+
+
+def render_context_scene(
+    rng: np.random.Generator,
+    sources: Sources,
+    pool: np.ndarray,
+    scale: ContextProfile,
+    size: int,
+) -> tuple[np.ndarray, list[tuple[int, np.ndarray]], bool]:
+    """One `ContextProfile` scene: the image, its digits as in `render_scene`, and whether
+    their frame is a circle (else a square)."""
+    image = _background(rng, sources.photos, size)
+    factor = size / scale.image_size
+    side = int(rng.integers(scale.frames[0], scale.frames[1] + 1) * factor)
+    side = min(side, size - 2)
+    left, top = (int(rng.integers(0, size - side + 1)) for _ in range(2))
+    circle = bool(rng.random() < 0.5)
+    colour = tuple(int(c) for c in rng.uniform(0, 255, size=3))
+    width = max(1, round(rng.uniform(2, 4) * factor))
+    canvas = Image.fromarray(image)
+    draw = ImageDraw.Draw(canvas)
+    box = (left, top, left + side - 1, top + side - 1)
+    if circle:
+        draw.ellipse(box, outline=colour, width=width)
+    else:
+        draw.rectangle(box, outline=colour, width=width)
+    image = np.array(canvas)
+    # Digits stay in the frame's middle third: its corners lie 0.24 side from the centre,
+    # 0.26 side inside the circle, a third inside the square.
+    inner = side // 3
+    middle = (left + (side - inner) // 2, top + (side - inner) // 2)
+    objects: list[tuple[int, np.ndarray]] = []
+    boxes: list[tuple[int, int, int, int]] = []
+    for _ in range(rng.integers(scale.objects[0], scale.objects[1] + 1)):
+        glyph_index = int(rng.choice(pool))
+        alpha = _glyph_alpha(rng, sources.glyphs[glyph_index], scale.sizes_at(size), inner)
+        placed = _place(rng, alpha >= MASK_ALPHA, boxes, scale.max_overlap, inner)
+        if placed is None:
+            continue
+        (y, x), (x0, y0, x1, y1) = placed
+        y, x = y + middle[1], x + middle[0]
+        mask = _paint(rng, image, alpha, y, x)
+        for _, earlier in objects:
+            earlier &= ~mask
+        boxes.append((x0, y0, x1, y1))
+        objects.append((glyph_index, mask))
+    return image, [(index, mask) for index, mask in objects if mask.any()], circle
 
 
 def _background(rng: np.random.Generator, photos: tuple[np.ndarray, ...], size: int) -> np.ndarray:

@@ -135,3 +135,26 @@ def test_cli_make_defaults_to_the_cache_folder(tmp_path, monkeypatch, capsys):
     assert main(["data", "make", "--profile", "small", "--images", "4", "--seed", "2"]) == 0
     assert (tmp_path / "digits-small-4-s2-128" / "train.json").is_file()
     assert main(["data", "make", "--profile", "small", "--images", "5", "--seed", "2"]) == 0
+
+
+def test_context_scenes_are_deterministic_small_and_labelled_by_their_frame(tmp_path):
+    a = make_digit_scenes(tmp_path / "a", "context", images=24, seed=3)
+    b = make_digit_scenes(tmp_path / "b", "context", images=24, seed=3)
+    assert _files(a.root) == _files(b.root)
+    coco = a.train(masks=True).coco
+    assert sorted(coco.cats) == list(range(1, 21))
+    assert coco.cats[13]["name"] == "2 in a circle" and coco.cats[3]["name"] == "2 in a square"
+    frames, glyph_digits = set(), digits.load_sources().digits
+    for image_id in coco.imgs:
+        annotations = coco.imgToAnns[image_id]
+        shapes = {a["category_id"] > 10 for a in annotations}
+        assert len(shapes) <= 1  # the digits of one scene share its frame
+        frames |= shapes
+        for annotation in annotations:
+            digit = annotation["category_id"] - 1 - 10 * (annotation["category_id"] > 10)
+            assert digit == glyph_digits[annotation["digit_index"]]
+            assert max(annotation["bbox"][2:]) <= 14 * 10 / 8 + 1  # small objects only
+            assert annotation["area"] < 32**2  # COCO's "small"
+            mask = coco.annToMask(annotation)
+            assert mask.sum() == annotation["area"] > 0
+    assert frames == {False, True}  # both shapes occur
