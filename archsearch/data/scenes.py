@@ -87,21 +87,7 @@ def render_scene(
     which scans a split may use.
     """
     image = _background(rng, sources.photos, size)
-    objects: list[tuple[int, np.ndarray]] = []
-    boxes: list[tuple[int, int, int, int]] = []
-    for _ in range(rng.integers(scale.objects[0], scale.objects[1] + 1)):
-        glyph_index = int(rng.choice(pool))
-        alpha = _glyph_alpha(rng, sources.glyphs[glyph_index], scale.sizes_at(size), size)
-        placed = _place(rng, alpha >= MASK_ALPHA, boxes, scale.max_overlap, size)
-        if placed is None:
-            continue
-        (y, x), box = placed
-        mask = _paint(rng, image, alpha, y, x)
-        for _, earlier in objects:  # the new digit is on top: it hides what it covers
-            earlier &= ~mask
-        boxes.append(box)
-        objects.append((glyph_index, mask))
-    return image, [(index, mask) for index, mask in objects if mask.any()]
+    return image, _paint_digits(rng, image, sources, pool, scale, size, (0, 0, size))
 
 
 def render_context_scene(
@@ -132,23 +118,37 @@ def render_context_scene(
     # Digits stay in the frame's middle third: its corners lie 0.24 side from the centre,
     # 0.26 side inside the circle, a third inside the square.
     inner = side // 3
-    middle = (left + (side - inner) // 2, top + (side - inner) // 2)
+    region = (top + (side - inner) // 2, left + (side - inner) // 2, inner)
+    return image, _paint_digits(rng, image, sources, pool, scale, size, region), circle
+
+
+def _paint_digits(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    sources: Sources,
+    pool: np.ndarray,
+    scale: ScaleProfile,
+    size: int,
+    region: tuple[int, int, int],
+) -> list[tuple[int, np.ndarray]]:
+    """Digits from ``pool`` painted into the square ``region`` (top, left, side) of the
+    ``size``² ``image``; returns the visible ones as ``[(glyph index, boolean mask)]``."""
+    top, left, side = region
     objects: list[tuple[int, np.ndarray]] = []
     boxes: list[tuple[int, int, int, int]] = []
     for _ in range(rng.integers(scale.objects[0], scale.objects[1] + 1)):
         glyph_index = int(rng.choice(pool))
-        alpha = _glyph_alpha(rng, sources.glyphs[glyph_index], scale.sizes_at(size), inner)
-        placed = _place(rng, alpha >= MASK_ALPHA, boxes, scale.max_overlap, inner)
+        alpha = _glyph_alpha(rng, sources.glyphs[glyph_index], scale.sizes_at(size), side)
+        placed = _place(rng, alpha >= MASK_ALPHA, boxes, scale.max_overlap, side)
         if placed is None:
             continue
-        (y, x), (x0, y0, x1, y1) = placed
-        y, x = y + middle[1], x + middle[0]
-        mask = _paint(rng, image, alpha, y, x)
-        for _, earlier in objects:
+        (y, x), box = placed
+        mask = _paint(rng, image, alpha, top + y, left + x)
+        for _, earlier in objects:  # the new digit is on top: it hides what it covers
             earlier &= ~mask
-        boxes.append((x0, y0, x1, y1))
+        boxes.append(box)
         objects.append((glyph_index, mask))
-    return image, [(index, mask) for index, mask in objects if mask.any()], circle
+    return [(index, mask) for index, mask in objects if mask.any()]
 
 
 def _background(rng: np.random.Generator, photos: tuple[np.ndarray, ...], size: int) -> np.ndarray:
