@@ -109,8 +109,7 @@ def export_neck(
     check_export(format, neck_only=True)
     neck = neck.eval()
     inputs = [f"C{level}" for level in neck.levels[: len(maps[0])]]
-    with torch.no_grad():
-        outputs = list(neck(list(maps[0])))
+    outputs = [f"P{level}" for level in neck.levels]
 
     def reference(features: Sequence[torch.Tensor]) -> Outputs:
         with torch.no_grad():
@@ -243,20 +242,21 @@ def _detections_agreement(
                 f"image {index}: {counts[0]} detections in PyTorch, {counts[1]} in the copy"
             )
             continue
+        if not counts[0]:
+            continue
         order = _pairing(expected, found)
         if order is None:
-            mismatches.append(f"image {index}: labels differ")
+            mismatches.append(f"image {index}: a detection without its label and score in the copy")
             continue
         for name in errors:
-            if counts[0]:
-                difference = expected[name].double() - found[name][order].double()
-                errors[name] = max(errors[name], difference.abs().max().item())
+            difference = expected[name].double() - found[name][order].double()
+            errors[name] = max(errors[name], difference.abs().max().item())
     return Agreement(len(images), errors, tuple(mismatches))
 
 
 def _pairing(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> list[int] | None:
     """For each PyTorch detection, the copy's detection it is: the nearest box of the same
-    label among those of a score within tolerance; None where a label finds no partner.
+    label among those of a score within tolerance; None where a detection finds none.
 
     Detections whose scores tie to float precision come out in either order, so they are
     paired by content rather than by position.
@@ -268,7 +268,7 @@ def _pairing(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) 
     order: list[int] = []
     for row in distance:
         row[order] = float("inf")
-        best = int(row.argmin()) if len(row) else 0
+        best = int(row.argmin())
         if not math.isfinite(row[best].item()):
             return None
         order.append(best)

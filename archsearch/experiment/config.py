@@ -17,7 +17,7 @@ from typing import Any
 
 from archsearch.data.sources import digit_settings
 from archsearch.errors import ArchsearchError, ConfigError
-from archsearch.graph import FusionGraph
+from archsearch.graph import FusionGraph, build_graph, smallest_neck
 from archsearch.io import read_yaml
 
 # The keys of each section of an experiment file and the types of their values; a key that
@@ -170,7 +170,6 @@ def check_run(run: RunSpec, where: str) -> None:
     from archsearch.data.sources import check_digits
     from archsearch.detection.models import DETECTORS
     from archsearch.detection.profiles import get_profile
-    from archsearch.graph import build_graph
     from archsearch.neck import available_necks
     from archsearch.neck.catalog import neck_kind
     from archsearch.strategies import create
@@ -208,8 +207,6 @@ def check_run(run: RunSpec, where: str) -> None:
 def _check_target(target: int, graph: FusionGraph) -> None:
     """A target the graph can meet: no more connections than it has, no fewer than its
     smallest valid neck (below it, selection would quietly keep more than asked)."""
-    from archsearch.graph import smallest_neck
-
     low, high = smallest_neck(graph), len(graph.connection_ids)
     if not low <= target <= high:
         raise ConfigError(

@@ -89,8 +89,7 @@ def _select_state(
     """Per-connection state (a vector over the old ``connections``) follows the kept ones;
     the state of a parameter all connections share (a global scale) carries over; other
     shapes start afresh."""
-    per_connection = old.dim() == 1 and len(old) == connections
-    if per_connection and new.dim() == 1 and len(new) == len(kept):
+    if old.dim() == 1 and len(old) == connections:
         kept = kept.to(old.device)
         return {
             key: value[kept] if torch.is_tensor(value) and value.shape == old.shape else value

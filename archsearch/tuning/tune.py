@@ -31,7 +31,7 @@ from archsearch.detection.evaluate import Evaluation
 from archsearch.detection.train import Trainer
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec, expand_runs
-from archsearch.experiment.run import execute
+from archsearch.experiment.run import INTERIM_EVALUATIONS, execute
 from archsearch.experiment.study import (
     artifact_store,
     is_spare,
@@ -226,7 +226,6 @@ class Watch:
     def __init__(self, trial: optuna.Trial, prune: bool) -> None:
         self.trial, self.prune = trial, prune
         self.neck_ms: float | None = None
-        self.reports = 0
 
     def __call__(self, trainer: Trainer, evaluation: Evaluation) -> None:
         ap = evaluation.metrics["bbox"]["AP"]
@@ -237,8 +236,8 @@ class Watch:
         if not self.prune:
             return
         self.trial.report(ap, trainer.step)
-        self.reports += 1
-        if self.reports > 1 and self.trial.should_prune():
+        first = round(trainer.config.steps / (INTERIM_EVALUATIONS + 1))  # as `execute` spaces them
+        if trainer.step > first and self.trial.should_prune():
             raise optuna.TrialPruned(f"AP {ap:.4f} at step {trainer.step}")
 
 

@@ -36,22 +36,24 @@ LOCAL_NAMES = ("alpha_m", "alpha_log_v", "beta_m", "beta_log_v")
 
 def kl_lognormal_gamma(m: torch.Tensor, log_v: torch.Tensor) -> torch.Tensor:
     """KL(LogNormal(m, v) ‖ Gamma(½, rate 1)), elementwise: E_q log q - E_q log p, with
-    E_q log q = -m - ½ log(2πe v), E_q log x = m and E_q x = exp(m + v/2)."""
-    log_v = log_v.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
-    expected = (m + log_v.exp() / 2).clamp(max=EXPONENT_LIMIT).exp()
-    entropy_term = -m - 0.5 * (math.log(2 * math.pi * math.e) + log_v)
-    log_prior = -HALF_LGAMMA - 0.5 * m - expected
-    return entropy_term - log_prior
+    E_q log x = m and E_q x = exp(m + v/2)."""
+    expected_log_q, v = _expected_log_q(m, log_v)
+    expected = (m + v / 2).clamp(max=EXPONENT_LIMIT).exp()
+    return expected_log_q - (-HALF_LGAMMA - 0.5 * m - expected)
 
 
 def kl_lognormal_inverse_gamma(m: torch.Tensor, log_v: torch.Tensor) -> torch.Tensor:
     """KL(LogNormal(m, v) ‖ InvGamma(½, scale 1)), elementwise, as `kl_lognormal_gamma`
     with E_q 1/x = exp(-m + v/2)."""
+    expected_log_q, v = _expected_log_q(m, log_v)
+    expected_inverse = (-m + v / 2).clamp(max=EXPONENT_LIMIT).exp()
+    return expected_log_q - (-HALF_LGAMMA - 1.5 * m - expected_inverse)
+
+
+def _expected_log_q(m: torch.Tensor, log_v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """E_q log q(x) = -m - ½ log(2πe v) for q = LogNormal(m, v), and v (bounded)."""
     log_v = log_v.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
-    expected_inverse = (-m + log_v.exp() / 2).clamp(max=EXPONENT_LIMIT).exp()
-    entropy_term = -m - 0.5 * (math.log(2 * math.pi * math.e) + log_v)
-    log_prior = -HALF_LGAMMA - 1.5 * m - expected_inverse
-    return entropy_term - log_prior
+    return -m - 0.5 * (math.log(2 * math.pi * math.e) + log_v), log_v.exp()
 
 
 class Horseshoe(VariationalWeights):
@@ -120,13 +122,13 @@ class Horseshoe(VariationalWeights):
 
     def _scale_logs(self) -> tuple[torch.Tensor, torch.Tensor]:
         """m and v of log(s z_i) = log τ₀ + ½(log a + log b + log α_i + log β_i), a normal."""
-        local_v = self.local[[1, 3]].clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT).exp()
-        global_v = self.global_[[1, 3]].clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT).exp()
+        local_v = self.alpha_log_v.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT).exp()
+        local_v = local_v + self.beta_log_v.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT).exp()
+        global_v = self.global_[[1, 3]].clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT).exp().sum()
         m = math.log(self.global_scale) + 0.5 * (
-            self.local[0] + self.local[2] + self.global_[0] + self.global_[2]
+            self.alpha_m + self.beta_m + self.global_[0] + self.global_[2]
         )
-        v = 0.25 * (local_v.sum(0) + global_v.sum())
-        return m, v
+        return m, 0.25 * (local_v + global_v)
 
     def rsample(self, n: int | None = None) -> torch.Tensor:
         """w = exp(m + √v ε₁) (μ + σ ε₂), the scale's log normal as a sum of the four
@@ -153,9 +155,8 @@ class Horseshoe(VariationalWeights):
     def kl(self) -> torch.Tensor:
         log_var = self.log_var.clamp(-LOG_VAR_LIMIT, LOG_VAR_LIMIT)
         weights = 0.5 * (self.mu.square() + log_var.exp() - 1 - log_var)
-        local = kl_lognormal_gamma(self.local[0], self.local[1]) + kl_lognormal_inverse_gamma(
-            self.local[2], self.local[3]
-        )
+        local = kl_lognormal_gamma(self.alpha_m, self.alpha_log_v)
+        local = local + kl_lognormal_inverse_gamma(self.beta_m, self.beta_log_v)
         global_ = kl_lognormal_gamma(self.global_[0], self.global_[1])
         global_ = global_ + kl_lognormal_inverse_gamma(self.global_[2], self.global_[3])
         return (weights + local).sum() + global_

@@ -47,7 +47,7 @@ def main() -> None:
             print(f"  {agreement.lines()[0]}")
             runs[name] = _detect_all(path, images, args.threads)
         times = interleaved_times(runs, args.repeats, torch.device("cpu"))
-    medians = {name: statistics.median(values) / args.images for name, values in times.items()}
+    medians = {name: statistics.median(values) / len(images) for name, values in times.items()}
     for name, seconds in medians.items():
         print(f"{name}: {seconds * 1e3:.2f} ms per image (median of {args.repeats})")
     ratio = statistics.median(p / d for p, d in zip(times["pruned"], times["dense"], strict=True))
