@@ -2,9 +2,10 @@
 
 An experiment names its data, detectors, the runs (neck × strategy, with hyper-parameters)
 and one section per profile (``demo``, ``quick``, ``paper``) with the training profile, its
-overrides, the number of images and the seeds. ``samples: K`` also scores each run's K
-sampled fusion networks (Table 2's decoders, `archsearch.uncertainty`). This module is the
-one place where configuration becomes objects; nothing deeper in the library reads YAML.
+overrides, the number of images, the seeds and, where they differ, its own data or
+detectors. ``samples: K`` also scores each run's K sampled fusion networks (Table 2's
+decoders, `archsearch.uncertainty`). This module is the one place where configuration
+becomes objects; nothing deeper in the library reads YAML.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ TOP_KEYS = {
     "samples": int,
 }
 RUN_KEYS = {"neck": str, "strategy": str, "params": dict, "data": dict}
-PROFILE_KEYS = {"train": str, "overrides": dict, "images": int, "seeds": list, "data": dict}
+PROFILE_KEYS = {
+    "train": str,
+    "overrides": dict,
+    "images": int,
+    "seeds": list,
+    "data": dict,
+    "detectors": list,
+}
 DATA_KEYS = {"digits": (str, dict), "coco": dict}
 REQUIRED = ("name", "runs", "profiles", "data")
 
@@ -73,9 +81,21 @@ class RunSpec:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def dense_twin(self) -> RunSpec:
-        """The ``dense`` run with the same settings: the prefix Taylor and lottery share."""
-        return replace(self, strategy="dense", params={})
+    def twin(self) -> RunSpec | None:
+        """The run this one starts as (its strategy's `twin`), or None.
+
+        Its hyper-parameters are those that differ from the twin strategy's defaults, so
+        that it is the run an experiment file lists without them.
+        """
+        from archsearch.strategies import create
+
+        twin = create(self.strategy, **self.params).twin()
+        if twin is None:
+            return None
+        name, params = twin
+        defaults = create(name).params
+        given = {key: value for key, value in params.items() if value != defaults[key]}
+        return replace(self, strategy=name, params=given)
 
 
 def load_experiment(path: str | Path) -> dict[str, Any]:
@@ -111,13 +131,16 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
         isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seed_list
     ):
         raise ConfigError(f"{where}.seeds: {seed_list!r:.40} is not a list of whole numbers >= 0")
+    detectors = section.get("detectors") or config.get("detectors") or ["faster_rcnn"]
+    if not all(isinstance(d, str) for d in detectors):
+        raise ConfigError(f"{where}.detectors: every item must be a string")
     runs = []
     for index, run in enumerate(config["runs"]):
         run_where = f"{path}: runs[{index}]"
         _check_keys(run, RUN_KEYS, run_where)
         run_data = run.get("data") or data
         _check_keys(run_data, DATA_KEYS, f"{run_where}.data")
-        for detector in config.get("detectors") or ["faster_rcnn"]:
+        for detector in detectors:
             for seed in seed_list:
                 spec = RunSpec(
                     experiment=config["name"],

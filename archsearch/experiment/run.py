@@ -32,12 +32,12 @@ from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
 from archsearch.io import atomic_write_text, read_yaml
 from archsearch.neck import FusionNeck, neck_cost
-from archsearch.strategies import PruningStrategy, create
+from archsearch.strategies import create
 
 TIMING_IMAGES = 8
 CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
 INTERIM_EVALUATIONS = 4  # when a caller watches: enough points for a pruner to stop a trial
-BRANCH = "dense-step-"  # a dense run's checkpoint that another strategy continues
+BRANCH = "branch-step-"  # a run's checkpoint that a run starting as it (its twin) continues
 SPEC = "spec.yaml"  # the run's settings, so that `archsearch eval` and `draw-detections` open it
 log = logging.getLogger("archsearch.experiment")
 
@@ -127,9 +127,9 @@ def execute(
 ) -> dict[str, Any]:
     """Train and evaluate ``run`` in ``out_dir``, resuming from its checkpoint if one exists.
 
-    A run whose strategy shares its first steps with the dense run (`shared_steps`)
-    continues that run's checkpoint, found beside ``out_dir``, when there is one; a dense
-    run saves such a checkpoint for each of its ``dependents``. Sharing changes no result.
+    A run whose first steps its twin trains identically (`RunSpec.twin`, `shared_steps`)
+    continues the twin's checkpoint, found beside ``out_dir``, when there is one; a run
+    saves such a checkpoint for each of its ``dependents``. Sharing changes no result.
 
     ``on_evaluation`` (a tuner's pruning callback) is called with the validation metrics at
     `INTERIM_EVALUATIONS` steps during training and once at the end; it may raise to stop
@@ -138,20 +138,22 @@ def execute(
     trainer, hooks, val_set = prepare_trainer(run, out_dir, progress=progress)
     runner = hooks.runner if hooks is not None else None
     steps = trainer.config.steps
-    shared = shared_steps(runner.strategy) if runner is not None else 0
-    branch = out_dir.parent / run.dense_twin().id / f"{BRANCH}{shared}.pt"
+    shared = runner.strategy.shared_steps() if runner is not None else 0
+    twin = run.twin() if shared else None
+    branch = out_dir.parent / twin.id / f"{BRANCH}{shared}.pt" if twin else None
     if trainer.checkpoint_path.is_file():
         trainer.load_checkpoint()
         log.info("run %s resumes at step %d", run.id, trainer.step)
-    elif shared and branch.is_file():
+    elif branch is not None and branch.is_file():
         with checkpoint_fits(branch):
             state = read_checkpoint(branch)
-            state["hooks"]["strategy"] = hooks.state_dict()["strategy"]
+            if twin.strategy != run.strategy:
+                state["hooks"]["strategy"] = hooks.state_dict()["strategy"]
             trainer.load_state_dict(state)
-        log.info("run %s continues the dense run at step %d", run.id, trainer.step)
+        log.info("run %s continues run %s at step %d", run.id, twin.id, trainer.step)
     save_spec(run, out_dir)
     started = time.perf_counter()
-    if runner is not None and run.strategy == "dense":
+    if runner is not None and dependents:
         for stop in _branch_steps(dependents, runner.initial_graph, steps, runner.train_images):
             if stop > trainer.step:
                 trainer.fit(stop)
@@ -193,23 +195,15 @@ def _show_evaluation(trainer: Trainer, evaluation: Evaluation) -> None:
             )
 
 
-def shared_steps(strategy: PruningStrategy) -> int:
-    """`PruningStrategy.shared_steps`, or 0 when its connection weights train otherwise than
-    the dense run's (another optimizer, learning rate or decay): then nothing is shared."""
-    dense = create("dense").params
-    same = all(strategy.params.get(name) == value for name, value in dense.items())
-    return strategy.shared_steps() if same else 0
-
-
 def _branch_steps(
     dependents: Sequence[RunSpec], graph: FusionGraph, steps: int, train_images: int
 ) -> list[int]:
-    """The steps at which ``dependents`` leave the dense run (0: they share nothing)."""
+    """The steps at which ``dependents`` leave the run they start as (0: they share nothing)."""
     found = set()
     for run in dependents:
         strategy = create(run.strategy, **run.params)
         strategy.setup(graph, steps, train_images)
-        found.add(shared_steps(strategy))
+        found.add(strategy.shared_steps())
     return sorted(found - {0})
 
 

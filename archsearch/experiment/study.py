@@ -175,7 +175,7 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
         if _taken(trials, run.id, trial.number):
             raise spare(trial, f"run {run.id} is taken")
         log.info("trial %d: run %s", trial.number, run.id)
-        dependents = [r for r in runs if r.dense_twin().id == run.id and r.id != run.id]
+        dependents = [r for r in runs if (twin := r.twin()) is not None and twin.id == run.id]
         record = execute(run, root / study.study_name / run.id, progress, dependents)
         store_record(trial, record, store)
         ran.append(run.id)

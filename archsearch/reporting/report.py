@@ -52,12 +52,16 @@ from archsearch.reporting.tables import (
 if TYPE_CHECKING:
     from archsearch.strategies.history import History
 
+# The priors of the paper's main text; a run under any other makes the table of priors.
+PAPER_PRIORS = ("ard", "fullard")
+
 
 def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Path]:
     """Write the tables ``records`` support, their figures and ``index.md``; return every path.
 
     Table 1 needs several necks, Table 3 several strategies on the dense graph, Table 4 a
-    Laplace run, Table 2 runs scored on sampled networks (an experiment's ``samples``).
+    prior beyond the paper's ARD and FullARD, Table 2 runs scored on sampled networks (an
+    experiment's ``samples``).
     Figures: an architecture per model, the active connections of every strategy per
     experiment, and the posterior means of each variational model.
     """
@@ -103,7 +107,7 @@ def supported_tables(frame: pd.DataFrame) -> list[Table]:
         tables.append(table1(frame))
     if frame.loc[frame["neck"] == "dense", "strategy"].nunique() > 1:
         tables.append(table3(frame))
-    if (frame["strategy"] == "laplace").any():
+    if (frame["variational"] & ~frame["strategy"].isin(PAPER_PRIORS)).any():
         tables.append(table4(frame))
     if "box_variance" in frame and frame["box_variance"].notna().any():
         tables.append(table2(frame))

@@ -206,14 +206,22 @@ class PruningStrategy:
         """Connections to keep after ``step`` (0: before training), or None to go on."""
         return None
 
-    def shared_steps(self) -> int:
-        """Steps of this run that the ``dense`` run of the same seed trains identically.
+    def twin(self) -> tuple[str, dict[str, Any]] | None:
+        """The strategy and hyper-parameters of the run that this one starts as, or None.
 
-        Called after `setup`. Up to this step the run must train exactly as ``dense`` does
-        (deterministic weights, no penalty, no decision), and its state must be what `setup`
-        and the step-0 decision gave it. The experiment layer then continues the dense
-        run's checkpoint at this step instead of training those steps again: the result is
-        the same either way. 0 (the default) shares nothing.
+        Taylor and lottery ticket start as ``dense``; a threshold strategy capped by a
+        ``target`` starts as itself without the cap. `shared_steps` says for how long.
+        """
+        return None
+
+    def shared_steps(self) -> int:
+        """Steps of this run that its `twin`, of the same seed, trains identically.
+
+        Called after `setup`. Up to this step the run must train exactly as its twin does,
+        and its state must be the twin's at that step (when the twin is another strategy:
+        what `setup` and the step-0 decision gave it). The experiment layer then continues
+        the twin's checkpoint at this step instead of training those steps again: the result
+        is the same either way. 0 (the default) shares nothing.
         """
         return 0
 

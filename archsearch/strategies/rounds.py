@@ -11,6 +11,7 @@ round, down to ``target``. A subclass declares the hyper-parameters the base rea
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -20,6 +21,7 @@ from archsearch.strategies.base import (
     Decision,
     HyperParameter,
     PruningStrategy,
+    connection_training,
     pruning_steps,
     round_counts,
 )
@@ -64,6 +66,15 @@ class ThresholdRounds(PruningStrategy):
         self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
         self.cut = threshold_of(self.params)
 
+    def twin(self) -> tuple[str, dict[str, Any]] | None:
+        """Capped, this run is the uncapped one until its last round."""
+        if self.target is None:
+            return None
+        return self.name, {**self.params, "target": None}
+
+    def shared_steps(self) -> int:
+        return max(0, self.schedule[-1] - 1) if self.target is not None else 0
+
     def scores(self, neck) -> torch.Tensor:
         return criterion_values(self.criterion, neck.graph, neck.weights)
 
@@ -84,6 +95,11 @@ class RoundsToTarget(PruningStrategy):
         self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
         counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
         self.counts = dict(zip(self.schedule, counts, strict=True))
+
+    def twin(self) -> tuple[str, dict[str, Any]]:
+        """``dense`` with this run's connection training: what Taylor and lottery start as
+        (their `shared_steps` say until when; a subclass that trains otherwise shares none)."""
+        return "dense", {p.name: self.params[p.name] for p in connection_training()}
 
     def keep(self, neck, scores: Mapping[str, float], step: int) -> frozenset[str]:
         """The best neck of this round's count that still holds one of ``target``."""

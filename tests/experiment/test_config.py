@@ -6,6 +6,7 @@ import pytest
 
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import expand_runs, load_experiment
+from tests.experiment.conftest import TINY
 
 
 def _runs(write, **changes):
@@ -17,6 +18,23 @@ def test_runs_expand_over_detectors_and_seeds(experiment):
     assert len(runs) == 4
     assert len({r.id for r in runs}) == 4
     assert {r.strategy for r in runs} == {"dense", "random"}
+
+
+def test_a_profile_section_names_its_own_detectors(experiment):
+    """Table 4's Mask R-CNN section runs one seed where the Faster R-CNN one runs three."""
+    profiles = {
+        "tiny": {**TINY["profiles"]["tiny"], "seeds": [0, 1]},
+        "tiny-mask": {**TINY["profiles"]["tiny"], "detectors": ["mask_rcnn"]},
+    }
+    config = load_experiment(experiment(profiles=profiles))
+    assert {(r.detector, r.seed) for r in expand_runs(config, "tiny")} == {
+        ("faster_rcnn", 0),
+        ("faster_rcnn", 1),
+    }
+    assert {(r.detector, r.seed) for r in expand_runs(config, "tiny-mask")} == {("mask_rcnn", 0)}
+    profiles["tiny"]["detectors"] = [3]
+    with pytest.raises(ConfigError, match=r"profiles.tiny.detectors: every item must be a string"):
+        expand_runs(load_experiment(experiment(profiles=profiles)), "tiny")
 
 
 @pytest.mark.parametrize(

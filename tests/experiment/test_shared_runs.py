@@ -1,4 +1,7 @@
-"""Taylor and lottery ticket continue the dense run's checkpoint: same result, less work.
+"""A run continues the checkpoint of the run it starts as (its twin): same result, less work.
+
+Taylor and lottery ticket start as the dense run; a prior capped at a target starts as the
+same prior without the cap, up to its last round.
 
 The run trained alone is built from the same seed by a separate call, so equality also
 proves that a run is determined by its seed.
@@ -60,3 +63,30 @@ def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(
         assert (shared["shared_steps"], alone["shared_steps"]) == (3, 3)
         assert shared["connections"] == 9
         _same_result(shared, alone)
+
+
+def test_a_capped_prior_continues_its_uncapped_twin_and_equals_one_trained_alone(
+    experiment, tmp_path, monkeypatch
+):
+    read = []
+
+    def reading(path):
+        read.append(Path(path))
+        return read_checkpoint(path)
+
+    monkeypatch.setattr(run_module, "read_checkpoint", reading)
+    runs = [{"strategy": "ard"}, {"strategy": "ard", "params": {"target": 5}}]
+    config = load_experiment(experiment(runs=runs, profiles=TEN_STEPS))
+    uncapped, capped = expand_runs(config, "tiny")
+    assert capped.twin() == uncapped
+    root = tmp_path / "shared"
+    first = execute(uncapped, root / uncapped.id, progress=False, dependents=[capped])
+    # Rounds at steps 3, 5, 7 and 9: the cap applies at step 9, so the twin saved step 8.
+    branch = root / uncapped.id / f"{BRANCH}8.pt"
+    assert sorted(p.name for p in branch.parent.glob(f"{BRANCH}*.pt")) == [branch.name]
+    shared = execute(capped, root / capped.id, progress=False)
+    assert read == [branch]
+    alone = execute(capped, tmp_path / "alone" / capped.id, progress=False)
+    assert read == [branch]
+    assert first["connections"] > 5 == shared["connections"]  # the cap did bind
+    _same_result(shared, alone)

@@ -83,11 +83,18 @@ def test_table1_rows_are_detector_by_model_with_mask_ap_for_mask_rcnn():
     )
 
 
-def test_table4_holds_the_laplace_rows_only():
+def test_table4_holds_dense_and_every_prior_with_their_connections():
     frame = records_frame(table3_records())
     table = table4(frame)
-    assert list(table.display.index) == [("Faster RCNN", "Laplace")]
-    assert list(table.display.columns) == list(table1(frame).display.columns)
+    assert list(table.display.index) == [
+        ("Faster RCNN", model) for model in ("No Pruning", "ARD", "FullARD", "Laplace")
+    ]
+    *metrics, params, inference = table1(frame).display.columns
+    assert list(table.display.columns) == [*metrics, "Cons", params, inference]
+    dense = frame[frame["strategy"] == "dense"]
+    assert table.numbers.loc[("Faster RCNN", "No Pruning"), "Cons_mean"] == pytest.approx(
+        dense["connections"].mean()
+    )
 
 
 def test_strategy_sweeps_are_separate_rows():
@@ -110,7 +117,7 @@ def test_mixed_profiles_are_refused_and_empty_tables_named():
     with pytest.raises(ConfigError, match="table3: records mix profiles"):
         table3(records_frame([make_record("ard"), other]))
     with pytest.raises(ConfigError, match="table4: no run records"):
-        table4(records_frame([make_record("ard")]))
+        table4(records_frame([make_record("dense"), make_record("lasso")]))
 
 
 def test_written_files(tmp_path):
