@@ -3,7 +3,7 @@
 import pytest
 
 from archsearch.detection import profiles
-from archsearch.experiment import run as experiment_run
+from archsearch.experiment import engine
 from tests.detection import TINY, TinyScenes
 
 
@@ -11,6 +11,4 @@ from tests.detection import TINY, TinyScenes
 def tiny_runs(monkeypatch):
     """The tiny profile under the name "quick", and tiny scenes in place of the data layer."""
     monkeypatch.setitem(profiles.PROFILES, "quick", TINY)
-    monkeypatch.setattr(
-        experiment_run, "datasets", lambda run, size: (TinyScenes(4), TinyScenes(2))
-    )
+    monkeypatch.setattr(engine, "datasets", lambda run, size: (TinyScenes(4), TinyScenes(2)))

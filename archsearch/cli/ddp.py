@@ -18,7 +18,7 @@ from pathlib import Path
 from archsearch.detection import distributed
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.run import execute
+from archsearch.experiment.engine import execute
 from archsearch.io import atomic_write_text
 
 

@@ -28,7 +28,7 @@ from archsearch.cli import positive, whole
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.train import checkpoint_fits, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
-from archsearch.experiment import run as experiment
+from archsearch.experiment import engine
 from archsearch.experiment.config import RunSpec, check_run
 from archsearch.io import atomic_write_text, parse_yaml, read_yaml
 from archsearch.uncertainty import DecoderSettings, evaluate_uncertainty, variational_weights
@@ -221,14 +221,14 @@ def _train(args: argparse.Namespace) -> None:
     if args.resume:
         if not (out / "checkpoint.pt").is_file():
             raise ConfigError(f"no checkpoint at {out / 'checkpoint.pt'} to resume")
-        if (out / experiment.SPEC).is_file():
-            _check_same_run(experiment.load_spec(out), spec, out)
-    trainer, _, _ = experiment.prepare_trainer(
+        if (out / engine.SPEC).is_file():
+            _check_same_run(engine.load_spec(out), spec, out)
+    trainer, _, _ = engine.prepare_trainer(
         spec, out, checkpoint_every=run.checkpoint_every, num_workers=run.num_workers
     )
     if args.resume:
         trainer.load_checkpoint()
-    experiment.save_spec(spec, out)
+    engine.save_spec(spec, out)
     trainer.fit()
     print(f"trained to step {trainer.step} in {trainer.elapsed:.0f} s; checkpoint in {out}")
     print(f"evaluate with: archsearch eval {out}")
@@ -255,10 +255,10 @@ def _steps_aside(run: RunSpec) -> dict[str, Any]:
 def load_run(folder: Path) -> tuple[str, torch.nn.Module, Any, dict[str, Any]]:
     """A trained run folder's strategy name, detector (checkpoint loaded), validation set and
     checkpoint contents: a folder of `archsearch train` or of `archsearch run`."""
-    run = experiment.load_spec(folder)
-    profile = experiment.run_profile(run)
-    _, val_set = experiment.datasets(run, profile.min_size)
-    model, _ = experiment.run_detector(run, profile, val_set.num_classes)
+    run = engine.load_spec(folder)
+    profile = engine.run_profile(run)
+    _, val_set = engine.datasets(run, profile.min_size)
+    model, _ = engine.run_detector(run, profile, val_set.num_classes)
     state = read_checkpoint(folder / "checkpoint.pt")
     with checkpoint_fits(folder / "checkpoint.pt"):
         model.backbone.neck = restore_neck(model.backbone.neck, state["graph"])

@@ -54,7 +54,7 @@ PROFILES = {
     "small": ScaleProfile(sizes=(8, 20), objects=(4, 10)),
     "mixed": ScaleProfile(sizes=(10, 64), objects=(2, 6)),
     "large": ScaleProfile(sizes=(28, 80), objects=(1, 3)),
-    "context": ContextProfile(sizes=(8, 14), objects=(1, 2), max_overlap=0.1),
+    "context": ContextProfile(sizes=(10, 16), objects=(2, 4), max_overlap=0.1),
 }
 
 

@@ -49,12 +49,12 @@ class ContextProfile(ScaleProfile):
     Each scene holds one outline frame, ``frames`` pixels across (on ``image_size`` images),
     and ``objects`` small digits in its middle third; a digit's category is its digit and
     its frame's shape (20 categories). Every digit then lies at least a quarter of the
-    frame's side (0.26, the circle's case) from the frame: the design's intent is that the
-    lowest pyramid level, whose small boxes these are, sees the digit but not its frame,
-    while the deep levels see the frame whole, so that a neck without top-down fusion
-    cannot classify the digits and the wiring has to be right (what it does is measured
-    in ``reports/FINDINGS.md``). Frames differ only in shape; stroke width and colour
-    follow one distribution.
+    frame's side (0.26, the circle's case) from the frame, beyond what the lowest pyramid
+    level's features see around a small box (the middle half left digits in a circle's
+    corners within reach), while the deep levels see the frame whole: a neck without
+    top-down fusion cannot classify the digits, so the wiring has to be right. Three designs
+    and what each gave are in ``reports/FINDINGS.md``. Frames differ only in shape; stroke
+    width and colour follow one distribution.
     """
 
     frames: tuple[int, int] = (96, 124)

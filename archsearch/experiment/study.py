@@ -34,7 +34,7 @@ from optuna.trial import TrialState
 
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec
-from archsearch.experiment.run import execute
+from archsearch.experiment.engine import execute
 from archsearch.progress import progress as progress_bar
 
 HEARTBEAT_SECONDS = 10

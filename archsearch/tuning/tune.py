@@ -31,7 +31,7 @@ from archsearch.detection.evaluate import Evaluation
 from archsearch.detection.train import Trainer
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec, expand_runs
-from archsearch.experiment.run import INTERIM_EVALUATIONS, execute
+from archsearch.experiment.engine import INTERIM_EVALUATIONS, execute
 from archsearch.experiment.study import (
     artifact_store,
     is_spare,

@@ -153,7 +153,9 @@ def test_context_scenes_are_deterministic_small_and_labelled_by_their_frame(tmp_
         for annotation in annotations:
             digit = annotation["category_id"] - 1 - 10 * (annotation["category_id"] > 10)
             assert digit == glyph_digits[annotation["digit_index"]]
-            assert max(annotation["bbox"][2:]) <= 14 * 10 / 8 + 1  # small objects only
+            # small objects only: a glyph's 8 px are scaled to at most the profile's largest size
+            largest = digits.PROFILES["context"].sizes[1]
+            assert max(annotation["bbox"][2:]) <= largest * 10 / 8 + 1
             assert annotation["area"] < 32**2  # COCO's "small"
             mask = coco.annToMask(annotation)
             assert mask.sum() == annotation["area"] > 0

@@ -26,7 +26,7 @@ from archsearch.detection.pruning import StrategyHooks
 from archsearch.detection.train import TrainConfig, Trainer
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.run import execute
+from archsearch.experiment.engine import execute
 from archsearch.graph import dense
 from archsearch.strategies import StrategyRunner, create
 from tests.tuning.conftest import MINIATURE

@@ -4,7 +4,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from archsearch.detection.board import BOARD
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.run import execute
+from archsearch.experiment.engine import execute
 
 THREE_STEPS = {
     "tiny": {

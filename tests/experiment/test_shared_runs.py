@@ -10,9 +10,9 @@ proves that a run is determined by its seed.
 from pathlib import Path
 
 from archsearch.detection.train import read_checkpoint
-from archsearch.experiment import run as run_module
+from archsearch.experiment import engine
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.run import BRANCH, execute
+from archsearch.experiment.engine import BRANCH, execute
 
 SHARING = [
     {"strategy": "dense"},
@@ -44,7 +44,7 @@ def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(
         read.append(Path(path))
         return read_checkpoint(path)
 
-    monkeypatch.setattr(run_module, "read_checkpoint", reading)
+    monkeypatch.setattr(engine, "read_checkpoint", reading)
     config = load_experiment(experiment(runs=SHARING, profiles=TEN_STEPS))
     dense, taylor, lottery = expand_runs(config, "tiny")
     shared_root = tmp_path / "shared"
@@ -74,7 +74,7 @@ def test_a_capped_prior_continues_its_uncapped_twin_and_equals_one_trained_alone
         read.append(Path(path))
         return read_checkpoint(path)
 
-    monkeypatch.setattr(run_module, "read_checkpoint", reading)
+    monkeypatch.setattr(engine, "read_checkpoint", reading)
     runs = [{"strategy": "ard"}, {"strategy": "ard", "params": {"target": 5}}]
     config = load_experiment(experiment(runs=runs, profiles=TEN_STEPS))
     uncapped, capped = expand_runs(config, "tiny")
