@@ -9,6 +9,8 @@ proves that a run is determined by its seed.
 
 from pathlib import Path
 
+import pytest
+
 from archsearch.detection.train import read_checkpoint
 from archsearch.experiment import engine
 from archsearch.experiment.config import expand_runs, load_experiment
@@ -29,22 +31,26 @@ TEN_STEPS = {
 }
 
 
+@pytest.fixture
+def read(monkeypatch) -> list[Path]:
+    """The checkpoints runs read from now on, in order."""
+    paths = []
+
+    def reading(path):
+        paths.append(Path(path))
+        return read_checkpoint(path)
+
+    monkeypatch.setattr(engine, "read_checkpoint", reading)
+    return paths
+
+
 def _same_result(one: dict, other: dict) -> None:
     assert one["metrics"] == other["metrics"]
     assert one["graph"] == other["graph"]
     assert one["history"] == other["history"]
 
 
-def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(
-    experiment, tmp_path, monkeypatch
-):
-    read = []
-
-    def reading(path):
-        read.append(Path(path))
-        return read_checkpoint(path)
-
-    monkeypatch.setattr(engine, "read_checkpoint", reading)
+def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(experiment, tmp_path, read):
     config = load_experiment(experiment(runs=SHARING, profiles=TEN_STEPS))
     dense, taylor, lottery = expand_runs(config, "tiny")
     shared_root = tmp_path / "shared"
@@ -66,15 +72,8 @@ def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(
 
 
 def test_a_capped_prior_continues_its_uncapped_twin_and_equals_one_trained_alone(
-    experiment, tmp_path, monkeypatch
+    experiment, tmp_path, read
 ):
-    read = []
-
-    def reading(path):
-        read.append(Path(path))
-        return read_checkpoint(path)
-
-    monkeypatch.setattr(engine, "read_checkpoint", reading)
     runs = [{"strategy": "ard"}, {"strategy": "ard", "params": {"target": 5}}]
     config = load_experiment(experiment(runs=runs, profiles=TEN_STEPS))
     uncapped, capped = expand_runs(config, "tiny")
