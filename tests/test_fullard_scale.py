@@ -26,6 +26,8 @@ def test_scale_share_of_a_known_covariance(along):
     assert found["scale_share"] == pytest.approx((base * blocks + along) / (base * count + along))
     assert found["random_share"] == pytest.approx(blocks / count)
     assert found["top_eigenvalue_ratio"] == pytest.approx((base + along) / base)
+    assert found["median_eigenvalue"] == pytest.approx(base)
+    assert (found["mean_min"], found["mean_max"]) == pytest.approx((0.2, 1.5))
     snr = mu.square() / (base + along * unit.square())
     assert (found["snr_min"], found["snr_max"]) == pytest.approx(
         (float(snr.min()), float(snr.max()))

@@ -11,7 +11,7 @@ tell apart. This script measures that on a run's checkpoint:
 
 Per run: the KL, the share of tr Σ along the blocks' scale directions (a random subspace of
 that dimension would hold dimension / connections of it), the largest eigenvalue of Σ over
-the second, and the range of the marginal SNR.
+the second, its median eigenvalue, and the ranges of the marginal SNR and of the means.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def block_scale_directions(graph: FusionGraph, mu: torch.Tensor) -> torch.Tensor
 
 def scale_variance(weights: FullARD, graph: FusionGraph) -> dict[str, float]:
     """KL, the share of tr Σ along the block-scale directions and its random-subspace
-    expectation, the top-two eigenvalue ratio of Σ and the marginal SNR's range."""
+    expectation, the top-two eigenvalue ratio and the median eigenvalue of Σ (the width
+    left orthogonally to them), and the ranges of the marginal SNR and of the means."""
     with torch.no_grad():
         mu = weights.mean().double()
         covariance = weights.covariance().double()
@@ -56,16 +57,21 @@ def scale_variance(weights: FullARD, graph: FusionGraph) -> dict[str, float]:
             "top_eigenvalue_ratio": float(eigenvalues[-1] / eigenvalues[-2]),
             "snr_min": float(snr.min()),
             "snr_max": float(snr.max()),
+            "median_eigenvalue": float(eigenvalues.median()),
+            "mean_min": float(mu.min()),
+            "mean_max": float(mu.max()),
         }
 
 
 def load_fullard(run_dir: Path) -> tuple[FullARD, FusionGraph]:
     """The FullARD posterior and the graph of the checkpoint in ``run_dir``."""
     state = read_checkpoint(run_dir / "checkpoint.pt")
-    model = state["model"]
-    factor = torch.diag_embed(model[PREFIX + "log_diag"].exp()) + model[PREFIX + "lower"].tril(-1)
     graph = from_dict(state["graph"], source=str(run_dir))
-    return FullARD.from_params(model[PREFIX + "mu"], factor, graph.connection_ids), graph
+    weights = FullARD(graph.connection_ids)
+    weights.load_state_dict(
+        {k.removeprefix(PREFIX): v for k, v in state["model"].items() if k.startswith(PREFIX)}
+    )
+    return weights, graph
 
 
 def main() -> None:
@@ -77,7 +83,9 @@ def main() -> None:
             f"{run_dir.name}: KL {found['kl']:.3f}  tr Σ along block scales "
             f"{found['scale_share']:.3f} (random {found['random_share']:.3f})  "
             f"λ1/λ2 {found['top_eigenvalue_ratio']:.1f}  "
-            f"SNR {found['snr_min']:.2f} to {found['snr_max']:.2f}"
+            f"median λ {found['median_eigenvalue']:.4f}  "
+            f"SNR {found['snr_min']:.2f} to {found['snr_max']:.2f}  "
+            f"μ {found['mean_min']:.2f} to {found['mean_max']:.2f}"
         )
 
 

@@ -89,3 +89,19 @@ def test_a_capped_prior_continues_its_uncapped_twin_and_equals_one_trained_alone
     assert read == [branch]
     assert first["connections"] > 5 == shared["connections"]  # the cap did bind
     _same_result(shared, alone)
+
+
+def test_a_run_trained_otherwise_has_another_twin(experiment):
+    """Taylor's twin carries its connection training: under Adam it is no plain dense run,
+    so it never continues one; a threshold strategy without a target starts as nothing."""
+    runs = [
+        {"strategy": "dense"},
+        {"strategy": "taylor", "params": {"target": 9}},
+        {"strategy": "taylor", "params": {"target": 9, "connection_optimizer": "adam"}},
+        {"strategy": "ard"},
+    ]
+    dense, taylor, adam, ard = expand_runs(load_experiment(experiment(runs=runs)), "tiny")
+    assert taylor.twin() == dense
+    assert adam.twin().params == {"connection_optimizer": "adam"}
+    assert adam.twin().id != dense.id
+    assert ard.twin() is None and dense.twin() is None
