@@ -21,10 +21,10 @@ import torch
 from torch import nn
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.ops import MultiScaleRoIAlign
 
 from archsearch.graph import FusionGraph
 from archsearch.neck.fusion_neck import FusionNeck
+from archsearch.neck.roi_align import MultiScaleRoIAlign
 from archsearch.weights import ConnectionWeights
 
 
@@ -113,8 +113,8 @@ def level_roi_pool(
 
     ``canonical_scale`` is the box size assigned to level 4 (FPN eq. 1); lower it for small
     images so that their boxes spread over the levels rather than all falling to the lowest.
-    ``sampling``: points per bin side (torchvision: 2); 1 quarters RoIAlign's cost, whose
-    backward is single-threaded on the CPU.
+    ``sampling``: points per bin side (torchvision: 2); 1 quarters RoIAlign's cost. On the
+    CPU, training pools with `archsearch.neck.roi_align` (torchvision's function, faster).
     """
     names = [str(index) for index in range(max(len(levels) - 1, 1))]
     return MultiScaleRoIAlign(names, output_size, sampling, canonical_scale=canonical_scale)
