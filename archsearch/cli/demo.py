@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,11 +37,20 @@ def _demo(args: argparse.Namespace) -> None:
     if not args.experiment.is_file():
         raise ConfigError(f"{args.experiment}: no such experiment file (run from the repository)")
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     root = args.out / "runs"
     command = ["run", str(args.experiment), "--profile", args.profile, "--root", str(root)]
     with Workers(args.experiment, args.profile, None, None, args.workers, [*command, "--quiet"]):
         study = run_experiment(args.experiment, args.profile, root=root)
+    runs = time.perf_counter() - started
+    cores = (_cpu_seconds() - cpu) / runs
     report = args.out / "report"
     print_written(report_study(study, root, report), report)
-    print(f"demo done in {(time.perf_counter() - started) / 60:.1f} min")
+    total = (time.perf_counter() - started) / 60
+    print(f"demo done in {total:.1f} min (the runs: {runs / 60:.1f} min, {cores:.0%} CPU)")
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the other workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
