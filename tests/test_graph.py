@@ -8,11 +8,11 @@ import pytest
 from archsearch.errors import GraphError
 from archsearch.graph import (
     FusionGraph,
-    available_graphs,
     build_graph,
     dense,
     from_dict,
     from_spec,
+    list_graphs,
     load_json,
     save_graphml,
     save_json,
@@ -212,7 +212,7 @@ def test_graphml_export_is_readable_by_networkx(tmp_path):
 
 
 def test_registry_builds_dense_and_lists_names():
-    assert "dense" in available_graphs()
+    assert "dense" in list_graphs()
     assert build_graph("dense", levels=(2, 6)).levels == (2, 6)
     with pytest.raises(GraphError, match="unknown graph 'nope'; known: .*dense"):
         build_graph("nope")

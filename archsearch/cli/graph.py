@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from archsearch.errors import ConfigError
-from archsearch.graph import available_graphs, build_graph, load_json, save_graphml, save_json
+from archsearch.graph import build_graph, list_graphs, load_json, save_graphml, save_json
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     draw.set_defaults(func=_draw)
 
     listing = actions.add_parser("list", help="list the names `graph build` accepts")
-    listing.set_defaults(func=lambda args: print("\n".join(available_graphs())))
+    listing.set_defaults(func=lambda args: print("\n".join(list_graphs())))
 
 
 def _levels(text: str) -> tuple[int, int]:

@@ -6,7 +6,7 @@ import argparse
 
 from archsearch.cli import whole
 from archsearch.cli.graph import _levels
-from archsearch.neck.catalog import available_necks, summarize
+from archsearch.neck.catalog import list_necks, summarize
 
 ROW = "{:8s} {:6s} {:>11s} {:>6s} {:>10s} {:>7s}"
 
@@ -41,7 +41,7 @@ def _list(args: argparse.Namespace) -> None:
         f"P{args.levels[0]}-P{args.levels[1]}, FLOPs at {args.size}x{args.size}"
     )
     print(ROW.format("name", "kind", "connections", "blocks", "params", "GFLOPs"))
-    for name in available_necks():
+    for name in list_necks():
         row = summarize(name, args.in_channels, args.channels, args.levels, (args.size, args.size))
         print(
             ROW.format(

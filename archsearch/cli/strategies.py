@@ -13,7 +13,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
-    for entry in strategies.entries():
+    for entry in strategies.strategy_entries():
         doc = (entry.obj.__doc__ or "").strip().splitlines()
         print(f"{entry.name} ({entry.origin}): {doc[0] if doc else ''}")
         for parameter in entry.obj.hyperparameters:

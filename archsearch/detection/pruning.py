@@ -13,7 +13,7 @@ from archsearch.detection.train import TrainHooks
 from archsearch.errors import ConfigError
 from archsearch.graph import build_graph
 from archsearch.neck.catalog import GRAPH, neck_kind
-from archsearch.strategies import StrategyRunner, create
+from archsearch.strategies import StrategyRunner, create_strategy
 from archsearch.weights import ConnectionWeights
 
 
@@ -35,7 +35,7 @@ def strategy_setup(
             raise ConfigError(f"neck {neck!r} is no graph: only strategy 'dense' applies")
         return None, None
     graph = build_graph(neck, levels)
-    runner = StrategyRunner(create(strategy, **params), graph, steps, train_images)
+    runner = StrategyRunner(create_strategy(strategy, **params), graph, steps, train_images)
     return runner, runner.strategy.make_weights(graph.connection_ids)
 
 

@@ -87,13 +87,13 @@ class RunSpec:
         Its hyper-parameters are those that differ from the twin strategy's defaults, so
         that it is the run an experiment file lists without them.
         """
-        from archsearch.strategies import create
+        from archsearch.strategies import create_strategy
 
-        twin = create(self.strategy, **self.params).twin()
+        twin = create_strategy(self.strategy, **self.params).twin()
         if twin is None:
             return None
         name, params = twin
-        defaults = create(name).params
+        defaults = create_strategy(name).params
         given = {key: value for key, value in params.items() if value != defaults[key]}
         return replace(self, strategy=name, params=given)
 
@@ -193,17 +193,17 @@ def check_run(run: RunSpec, where: str) -> None:
     from archsearch.data.sources import check_digits
     from archsearch.detection.models import DETECTORS
     from archsearch.detection.profiles import get_profile
-    from archsearch.neck import available_necks
+    from archsearch.neck import list_necks
     from archsearch.neck.catalog import neck_kind
-    from archsearch.strategies import create
+    from archsearch.strategies import create_strategy
     from archsearch.uncertainty.sampling import variational_strategies
 
     try:
         if run.detector not in DETECTORS:
             raise ConfigError(f"unknown detector {run.detector!r}; known: {', '.join(DETECTORS)}")
-        if run.neck not in available_necks():
-            raise ConfigError(f"unknown neck {run.neck!r}; known: {', '.join(available_necks())}")
-        create(run.strategy, **run.params)
+        if run.neck not in list_necks():
+            raise ConfigError(f"unknown neck {run.neck!r}; known: {', '.join(list_necks())}")
+        create_strategy(run.strategy, **run.params)
         if run.strategy != "dense" and neck_kind(run.neck) != "graph":
             raise ConfigError(f"neck {run.neck!r} is no graph: only strategy 'dense' applies")
         profile = get_profile(run.train).replace(**run.overrides)

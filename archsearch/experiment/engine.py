@@ -32,7 +32,7 @@ from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
 from archsearch.io import atomic_write_text, read_yaml
 from archsearch.neck import FusionNeck, neck_cost
-from archsearch.strategies import create
+from archsearch.strategies import create_strategy
 
 TIMING_IMAGES = 8
 CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
@@ -201,7 +201,7 @@ def _branch_steps(
     """The steps at which ``dependents`` leave the run they start as (0: they share nothing)."""
     found = set()
     for run in dependents:
-        strategy = create(run.strategy, **run.params)
+        strategy = create_strategy(run.strategy, **run.params)
         strategy.setup(graph, steps, train_images)
         found.add(strategy.shared_steps())
     return sorted(found - {0})

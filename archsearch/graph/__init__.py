@@ -1,10 +1,10 @@
 """Fusion graphs: the one representation behind necks, pruning, diagrams and counts."""
 
 from archsearch.graph.builders import (
-    available_graphs,
     build_graph,
     dense,
     from_spec,
+    list_graphs,
     register_graph,
 )
 from archsearch.graph.fusion_graph import (
@@ -27,12 +27,12 @@ __all__ = [
     "Connection",
     "FusionGraph",
     "GraphCounts",
-    "available_graphs",
     "build_graph",
     "dense",
     "from_dict",
     "from_spec",
     "input_name",
+    "list_graphs",
     "load_json",
     "output_name",
     "register_graph",

@@ -25,7 +25,7 @@ GRAPHS: Registry[GraphBuilder] = Registry("graph", "archsearch.necks", GraphErro
 register_graph = GRAPHS.register
 
 
-def available_graphs() -> list[str]:
+def list_graphs() -> list[str]:
     """Names of every buildable graph: built-ins, baselines and plugins."""
     return GRAPHS.available()
 

@@ -8,7 +8,7 @@ from archsearch.neck.backbone import (
     level_anchors,
     level_roi_pool,
 )
-from archsearch.neck.catalog import available_necks, build_neck
+from archsearch.neck.catalog import build_neck, list_necks
 from archsearch.neck.cost import NeckCost, backbone_shapes, count_params, neck_cost
 from archsearch.neck.fusion_neck import FusionNeck, Laterals, resize
 from archsearch.neck.ops import FUSION_OPS, FastNormalizedFusion, SeparableConvBlock, register_op
@@ -23,13 +23,13 @@ __all__ = [
     "NeckCost",
     "SeparableConvBlock",
     "anchor_sizes",
-    "available_necks",
     "backbone_shapes",
     "build_neck",
     "count_params",
     "detection_kwargs",
     "level_anchors",
     "level_roi_pool",
+    "list_necks",
     "neck_cost",
     "register_op",
     "resize",

@@ -1,6 +1,6 @@
 """Every neck by name, graph or module, built one way: `build_neck`.
 
-Most necks are fusion graphs (`archsearch.graph.available_graphs`) compiled by `FusionNeck`. A neck
+Most necks are fusion graphs (`archsearch.graph.list_graphs`) compiled by `FusionNeck`. A neck
 that is not a graph of fusion blocks (PConv's pyramid convolution) is a module with the same
 interface (``forward(backbone maps) -> {"P3": ...}``, ``in_channels``, ``levels``,
 ``out_channels``), registered in `NECK_MODULES` with ``__init__(in_channels, channels,
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from archsearch.errors import GraphError
-from archsearch.graph import DEFAULT_LEVELS, available_graphs, build_graph
+from archsearch.graph import DEFAULT_LEVELS, build_graph, list_graphs
 from archsearch.neck.cost import neck_cost
 from archsearch.neck.fusion_neck import FusionNeck
 from archsearch.registry import Registry
@@ -34,16 +34,16 @@ def neck_kind(name: str) -> str:
     Graph plugins load first: a package such as `baselines` registers its module necks when
     its entry point in ``archsearch.necks`` is imported.
     """
-    if name in available_graphs():
+    if name in list_graphs():
         return GRAPH
     if name in NECK_MODULES.available():
         return MODULE
-    raise GraphError(f"unknown neck {name!r}; known: {', '.join(available_necks())}")
+    raise GraphError(f"unknown neck {name!r}; known: {', '.join(list_necks())}")
 
 
-def available_necks() -> list[str]:
+def list_necks() -> list[str]:
     """Names `build_neck` accepts: every fusion graph and every module neck, sorted."""
-    return sorted({*available_graphs(), *NECK_MODULES.available()})
+    return sorted({*list_graphs(), *NECK_MODULES.available()})
 
 
 def build_neck(

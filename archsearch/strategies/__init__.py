@@ -10,11 +10,11 @@ from archsearch.strategies.base import Decision, HyperParameter, PruningStrategy
 from archsearch.strategies.history import History
 from archsearch.strategies.registry import (
     STRATEGIES,
-    available,
-    create,
-    entries,
-    get,
+    create_strategy,
+    get_strategy,
+    list_strategies,
     register_strategy,
+    strategy_entries,
 )
 from archsearch.strategies.runner import StrategyRunner
 
@@ -25,9 +25,9 @@ __all__ = [
     "HyperParameter",
     "PruningStrategy",
     "StrategyRunner",
-    "available",
-    "create",
-    "entries",
-    "get",
+    "create_strategy",
+    "get_strategy",
+    "list_strategies",
     "register_strategy",
+    "strategy_entries",
 ]

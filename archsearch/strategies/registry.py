@@ -5,7 +5,7 @@ A third-party package declares, in its own ``pyproject.toml``::
     [project.entry-points."archsearch.strategies"]
     magnitude = "my_package.strategies:Magnitude"
 
-and ``archsearch.strategies.get("magnitude")`` finds it with no change to archsearch.
+and ``archsearch.strategies.get_strategy("magnitude")`` finds it with no change to archsearch.
 """
 
 from __future__ import annotations
@@ -31,21 +31,21 @@ def register_strategy(name: str) -> Callable[[type[PruningStrategy]], type[Pruni
     return decorate
 
 
-def available() -> list[str]:
+def list_strategies() -> list[str]:
     """Names of every strategy, built-in and plugin."""
     return STRATEGIES.available()
 
 
-def get(name: str) -> type[PruningStrategy]:
+def get_strategy(name: str) -> type[PruningStrategy]:
     """The strategy class called ``name``; the error lists the known names."""
     return STRATEGIES.get(name)
 
 
-def entries() -> list[Entry[type[PruningStrategy]]]:
+def strategy_entries() -> list[Entry[type[PruningStrategy]]]:
     """Every strategy with its origin (``built-in`` or its package)."""
     return STRATEGIES.entries()
 
 
-def create(name: str, **params) -> PruningStrategy:
+def create_strategy(name: str, **params) -> PruningStrategy:
     """An instance of strategy ``name`` with ``params`` (checked against its declaration)."""
-    return get(name)(**params)
+    return get_strategy(name)(**params)

@@ -40,7 +40,7 @@ from archsearch.experiment.study import (
     store_record,
 )
 from archsearch.neck.catalog import neck_kind
-from archsearch.strategies import get
+from archsearch.strategies import get_strategy
 from archsearch.tuning.objectives import (
     Objective,
     neck_latency_ms,
@@ -66,7 +66,7 @@ def tuned_run(config: dict[str, Any], profile: str, strategy: str) -> RunSpec:
         first = runs[0]
         neck = first.neck if neck_kind(first.neck) == "graph" else "dense"
         base = dataclasses.replace(first, strategy=strategy, neck=neck, params={})
-    cls = get(strategy)
+    cls = get_strategy(strategy)
     check_declaration(cls)
     if not searched(cls, base.params):
         fixed = f" (the file fixes {sorted(base.params)})" if base.params else ""
@@ -191,7 +191,7 @@ def _objective(
     progress: bool,
     ran: list[int],
 ) -> Callable[[optuna.Trial], float | list[float]]:
-    strategy = get(base.strategy)
+    strategy = get_strategy(base.strategy)
     store = artifact_store(root, study.study_name)
 
     def objective(trial: optuna.Trial) -> float | list[float]:

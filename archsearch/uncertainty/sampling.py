@@ -23,7 +23,7 @@ from torch import nn
 from archsearch.errors import ConfigError
 from archsearch.neck import FusionNeck
 from archsearch.neck.backbone import by_position
-from archsearch.strategies import entries
+from archsearch.strategies import strategy_entries
 from archsearch.strategies.variational import VariationalPruning
 from archsearch.weights import DeterministicWeights, VariationalWeights
 
@@ -53,7 +53,7 @@ def variational_weights(model: nn.Module, strategy: str | None = None) -> Variat
 
 def variational_strategies() -> list[str]:
     """Names of the registered strategies whose weights are a distribution (ard, fullard...)."""
-    return sorted(e.name for e in entries() if issubclass(e.obj, VariationalPruning))
+    return sorted(e.name for e in strategy_entries() if issubclass(e.obj, VariationalPruning))
 
 
 def draw_weights(weights: VariationalWeights, samples: int, seed: int = 0) -> torch.Tensor:

@@ -24,7 +24,7 @@ import torch
 
 from archsearch.graph import dense
 from archsearch.neck import FusionNeck, backbone_shapes
-from archsearch.strategies import create
+from archsearch.strategies import create_strategy
 from archsearch.strategies.optim import connection_optimizer
 from archsearch.weights import (
     ConnectionWeights,
@@ -74,7 +74,7 @@ def train_step(neck: FusionNeck, features: list[torch.Tensor], kind: str) -> Cal
     and the optimizer steps (the trainer's two optimizers)."""
     weights = {id(p) for p in neck.weights.parameters()}
     others = [p for p in neck.parameters() if id(p) not in weights]
-    settings = create(STRATEGIES[kind]).params
+    settings = create_strategy(STRATEGIES[kind]).params
     optimizers = [
         torch.optim.SGD(others, lr=LR, momentum=0.9, weight_decay=1e-4),
         connection_optimizer(neck.weights.parameters(), settings, LR),

@@ -5,7 +5,7 @@ import pytest
 from archsearch.cli import main
 from archsearch.errors import GraphError
 from archsearch.graph import build_graph, load_json
-from archsearch.neck import FusionNeck, available_necks, build_neck, neck_cost
+from archsearch.neck import FusionNeck, build_neck, list_necks, neck_cost
 from archsearch.neck.catalog import summarize
 from archsearch.weights import DeterministicWeights
 from baselines.pconv import PConv
@@ -14,7 +14,7 @@ ALL = ["bifpn", "dense", "fpn", "hrfpn", "nasfpn", "panet", "pconv"]
 
 
 def test_every_baseline_is_available_by_name():
-    assert set(ALL) <= set(available_necks())
+    assert set(ALL) <= set(list_necks())
 
 
 def test_graph_necks_compile_and_module_necks_construct():
@@ -51,7 +51,7 @@ def test_cli_lists_every_neck(capsys):
     assert main(["necks", "--in-channels", "8,16,32", "--channels", "8", "--size", "64"]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
-    assert sorted(rows) == sorted(available_necks())
+    assert sorted(rows) == sorted(list_necks())
     assert rows["bifpn"][:3] == ["graph", "19", "8"]
     assert rows["pconv"][:3] == ["module", "-", "-"]
 

@@ -28,7 +28,7 @@ from archsearch.errors import ConfigError
 from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.engine import execute
 from archsearch.graph import dense
-from archsearch.strategies import StrategyRunner, create
+from archsearch.strategies import StrategyRunner, create_strategy
 from tests.tuning.conftest import MINIATURE
 
 STEPS, BATCH, SIZE = 2, 4, 64
@@ -73,7 +73,7 @@ def train(out_dir: Path | None) -> Trainer:
     """Two steps of lottery pruning (one round after step 1) on the toy detector."""
     torch.manual_seed(0)
     graph = dense()
-    strategy = create("lottery", target=9, rounds=1, prune_start=0.5)
+    strategy = create_strategy("lottery", target=9, rounds=1, prune_start=0.5)
     runner = StrategyRunner(strategy, graph, STEPS, len(_dataset()))
     model = ToyDetector(runner.build_neck([4, 4, 4], 8))
     hooks = StrategyHooks(runner)

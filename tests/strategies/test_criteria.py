@@ -10,7 +10,7 @@ from torch.distributions import MultivariateNormal, Normal
 from archsearch.errors import ConfigError
 from archsearch.graph import dense
 from archsearch.neck import FusionNeck
-from archsearch.strategies import StrategyRunner, create
+from archsearch.strategies import StrategyRunner, create_strategy
 from archsearch.strategies.criteria import CRITERIA, criterion_values
 from archsearch.weights import DeterministicWeights, FullARD, GaussianARD, Laplace
 
@@ -82,7 +82,7 @@ def test_a_threshold_round_keeps_exactly_what_its_criterion_keeps(criterion):
     ids = graph.connection_ids
     weights = GaussianARD.from_params(_means(graph, 3).float(), torch.zeros(len(ids)), ids)
     neck = FusionNeck(graph, [4, 4, 4], 4, weights)
-    strategy = create("ard", criterion=criterion, rounds=1)
+    strategy = create_strategy("ard", criterion=criterion, rounds=1)
     strategy.setup(graph, total_steps=10, train_images=100)
     values = criterion_values(criterion, graph, weights)
     above = {c for c, v in zip(ids, values.tolist(), strict=True) if v >= strategy.cut}
@@ -99,7 +99,7 @@ def test_the_kl_is_per_training_image_after_the_warm_up():
     neck = FusionNeck(graph, [4, 4, 4], 4, weights)
     penalties = {}
     for images in (100, 400):
-        strategy = create("ard", kl_factor=2.0, kl_warmup=0.5)
+        strategy = create_strategy("ard", kl_factor=2.0, kl_warmup=0.5)
         strategy.setup(graph, total_steps=10, train_images=images)
         penalties[images] = strategy.penalty(neck, step=5)
         assert strategy.penalty(neck, step=2).item() == pytest.approx(
@@ -113,12 +113,12 @@ def test_the_kl_is_per_training_image_after_the_warm_up():
 def test_history_records_the_criterion_each_step():
     from tests.strategies.toy import train_toy
 
-    runner, neck, _ = train_toy(create("ard", criterion="snr"), steps=6)
+    runner, neck, _ = train_toy(create_strategy("ard", criterion="snr"), steps=6)
     history = runner.history
     final = criterion_values("snr", neck.graph, neck.weights)
     recorded = torch.tensor([history.score[c][-1] for c in neck.graph.connection_ids])
     torch.testing.assert_close(recorded, final.float())
-    runner, _, _ = train_toy(create("dense"), steps=2)
+    runner, _, _ = train_toy(create_strategy("dense"), steps=2)
     assert all(math.isnan(v) for values in runner.history.score.values() for v in values)
 
 
@@ -134,23 +134,23 @@ def test_history_records_the_criterion_each_step():
 )
 def test_bad_values_name_the_strategy_key_and_allowed_values(params, message):
     with pytest.raises(ConfigError, match="strategy 'ard', hyper-parameter " + message):
-        create("ard", **params)
+        create_strategy("ard", **params)
 
 
 def test_lasso_has_no_snr_and_every_strategy_has_the_optimizer_knobs():
-    from archsearch.strategies import available, get
+    from archsearch.strategies import get_strategy, list_strategies
 
     with pytest.raises(ConfigError, match="'snr' is not one of 'mean', 'share'"):
-        create("lasso", criterion="snr")
-    for name in available():
-        declared = {p.name for p in get(name).hyperparameters}
+        create_strategy("lasso", criterion="snr")
+    for name in list_strategies():
+        declared = {p.name for p in get_strategy(name).hyperparameters}
         assert {"connection_optimizer", "connection_lr", "connection_decay"} <= declared, name
-    assert create("ard").params["connection_optimizer"] == "adam"
-    assert create("taylor").params["connection_optimizer"] == "sgd"
+    assert create_strategy("ard").params["connection_optimizer"] == "adam"
+    assert create_strategy("taylor").params["connection_optimizer"] == "sgd"
 
 
 def test_runner_passes_the_training_set_size_to_the_strategy():
-    strategy = create("ard")
+    strategy = create_strategy("ard")
     runner = StrategyRunner(strategy, dense(), 10, train_images=1600)
     runner.start(runner.build_neck([4, 4, 4], 4))
     assert strategy.train_images == 1600
@@ -195,9 +195,9 @@ def test_scaling_one_blocks_posterior_changes_its_means_but_not_the_elbo_nor_snr
 
 @pytest.mark.parametrize("name", ["ard", "fullard", "laplace"])
 def test_the_strategy_builds_its_posterior_at_its_initial_scale(name):
-    strategy = create(name, initial_scale=0.05)
+    strategy = create_strategy(name, initial_scale=0.05)
     weights = strategy.make_weights(dense().connection_ids)
     variance = 2 * 0.05**2 if name == "laplace" else 0.05**2
     torch.testing.assert_close(weights.variance(), torch.full((63,), variance))
     with pytest.raises(ConfigError, match="initial_scale: 0 is below its minimum"):
-        create(name, initial_scale=0)
+        create_strategy(name, initial_scale=0)

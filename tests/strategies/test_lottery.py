@@ -5,13 +5,13 @@ import io
 import torch
 
 from archsearch.graph import dense
-from archsearch.strategies import StrategyRunner, create
+from archsearch.strategies import StrategyRunner, create_strategy
 from tests.strategies.toy import CHANNELS, IN_CHANNELS, PlantedWiring
 
 
 def test_lottery_rewinds_survivors_to_the_saved_values():
     torch.manual_seed(0)
-    runner = StrategyRunner(create("lottery", rounds=1, prune_start=0.5), dense(), 10, 100)
+    runner = StrategyRunner(create_strategy("lottery", rounds=1, prune_start=0.5), dense(), 10, 100)
     neck = runner.start(runner.build_neck(IN_CHANNELS, CHANNELS))
     initial = {k: v.clone() for k, v in neck.state_dict().items()}
     initial_weights = neck.weights.values.detach().clone()

@@ -6,7 +6,7 @@ import pytest
 
 from archsearch.cli import main
 from archsearch.errors import ConfigError
-from archsearch.strategies import STRATEGIES, available, create, entries
+from archsearch.strategies import STRATEGIES, create_strategy, list_strategies, strategy_entries
 from tests.strategies.toy import train_toy
 
 PLUGIN = '''
@@ -52,18 +52,18 @@ def plugins(tmp_path, monkeypatch):
 
 
 def test_a_plugin_registers_and_runs_without_changing_archsearch(plugins):
-    assert "magnitude" in available()
-    origin = {e.name: e.origin for e in entries()}
+    assert "magnitude" in list_strategies()
+    origin = {e.name: e.origin for e in strategy_entries()}
     assert origin["magnitude"] == "thirdparty" and origin["ard"] == "built-in"
-    runner, neck, _ = train_toy(create("magnitude"), steps=10)
+    runner, neck, _ = train_toy(create_strategy("magnitude"), steps=10)
     assert len(neck.graph.connection_ids) == 12 and runner.prunings == [5]
     assert len(runner.history.steps) == 11
 
 
 def test_a_broken_plugin_names_itself_and_breaks_nothing_else(plugins):
     with pytest.raises(ConfigError, match="'broken' from package 'brokenparty'.*failed to import"):
-        create("broken")
-    assert "ard" in available() and "magnitude" in available()
+        create_strategy("broken")
+    assert "ard" in list_strategies() and "magnitude" in list_strategies()
 
 
 def test_strategies_command_lists_origin_and_hyperparameters(plugins, capsys):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from archsearch.errors import ConfigError
-from archsearch.strategies import available, create
+from archsearch.strategies import create_strategy, list_strategies
 from tests.strategies.toy import source_level, train_toy
 
 STEPS = 60
@@ -15,11 +15,11 @@ TARGETED = {"random": 9, "taylor": 9, "lottery": 9}
 
 @pytest.fixture(scope="module")
 def runs():
-    return {name: train_toy(create(name), steps=STEPS) for name in available()}
+    return {name: train_toy(create_strategy(name), steps=STEPS) for name in list_strategies()}
 
 
 def test_every_builtin_is_registered():
-    assert set(available()) >= {
+    assert set(list_strategies()) >= {
         "dense",
         "random",
         "lasso",
@@ -70,7 +70,7 @@ def test_threshold_strategies_keep_exactly_the_means_above_the_threshold(name, t
     means = torch.tensor([1.0 if c in high else 0.05 for c in graph.connection_ids])
     weights = _weights_with_means(name, graph.connection_ids, means)
     neck = FusionNeck(graph, [4, 4, 4], 4, weights)
-    strategy = create(name, threshold=0.1, rounds=1, target=target)
+    strategy = create_strategy(name, threshold=0.1, rounds=1, target=target)
     strategy.setup(graph, total_steps=10, train_images=100)
     assert strategy.decide(neck, strategy.schedule[0] - 1) is None
     decision = strategy.decide(neck, strategy.schedule[0])
@@ -115,16 +115,17 @@ def test_variational_history_records_variances(runs):
 
 def test_random_pruning_is_seeded():
     keeps = [
-        train_toy(create("random", seed=s), steps=2)[1].graph.connection_ids for s in (0, 0, 1)
+        train_toy(create_strategy("random", seed=s), steps=2)[1].graph.connection_ids
+        for s in (0, 0, 1)
     ]
     assert keeps[0] == keeps[1] != keeps[2]
 
 
 def test_unknown_hyperparameter_and_strategy_are_config_errors():
     with pytest.raises(ConfigError, match="has no hyper-parameter 'lamda'; known: lam"):
-        create("lasso", lamda=1.0)
+        create_strategy("lasso", lamda=1.0)
     with pytest.raises(ConfigError, match="unknown strategy 'nope'; known: .*ard"):
-        create("nope")
+        create_strategy("nope")
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_unknown_hyperparameter_and_strategy_are_config_errors():
 def test_priors_recover_the_planted_signal_levels(name, knobs, most_noise):
     """Only P3's input carries the teacher's signal: the prior keeps its connections and
     prunes most connections leaving the other input levels (seeded)."""
-    strategy = create(
+    strategy = create_strategy(
         name,
         kl_factor=0.1,
         prune_start=0.6,

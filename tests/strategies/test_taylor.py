@@ -4,7 +4,7 @@ import torch
 
 from archsearch.graph import dense
 from archsearch.neck import FusionNeck
-from archsearch.strategies import create
+from archsearch.strategies import create_strategy
 
 
 def test_taylor_importance_equals_grad_times_weight_squared():
@@ -21,7 +21,7 @@ def test_taylor_importance_equals_grad_times_weight_squared():
     (grad,) = torch.autograd.grad(loss_at(w), w)
     expected = (grad * w.detach()).square()
 
-    strategy = create("taylor", prune_start=0.5, rounds=1, window=1.0)
+    strategy = create_strategy("taylor", prune_start=0.5, rounds=1, window=1.0)
     strategy.setup(neck.graph, total_steps=10, train_images=100)
     sum(v.square().mean() for v in neck(features).values()).backward()
     strategy.observe(neck, 1)

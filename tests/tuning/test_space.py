@@ -4,7 +4,13 @@ import optuna
 import pytest
 
 from archsearch.errors import ConfigError
-from archsearch.strategies import HyperParameter, PruningStrategy, available, create, get
+from archsearch.strategies import (
+    HyperParameter,
+    PruningStrategy,
+    create_strategy,
+    get_strategy,
+    list_strategies,
+)
 from archsearch.tuning.space import check_declaration, is_integer, searched, suggest
 
 BUILT_IN = ["ard", "fullard", "laplace", "lasso", "lottery", "taylor"]
@@ -12,7 +18,7 @@ BUILT_IN = ["ard", "fullard", "laplace", "lasso", "lottery", "taylor"]
 
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_every_pruning_method_has_valid_ranges_for_its_knobs(name):
-    strategy = get(name)
+    strategy = get_strategy(name)
     check_declaration(strategy)
     tuned = {p.name for p in searched(strategy, {})}
     assert tuned >= {"prune_start", "rounds"}
@@ -20,7 +26,7 @@ def test_every_pruning_method_has_valid_ranges_for_its_knobs(name):
 
 
 def test_the_papers_knobs_are_searched_on_a_log_scale_where_they_span_decades():
-    declared = {(s, p.name): p for s in BUILT_IN for p in get(s).hyperparameters}
+    declared = {(s, p.name): p for s in BUILT_IN for p in get_strategy(s).hyperparameters}
     for key in [("ard", "kl_factor"), ("lasso", "lam"), ("ard", "threshold")]:
         assert declared[key].log and declared[key].high / declared[key].low >= 10
     assert is_integer(declared[("lottery", "rounds")])
@@ -29,7 +35,7 @@ def test_the_papers_knobs_are_searched_on_a_log_scale_where_they_span_decades():
 
 def test_dense_and_random_search_only_how_their_connection_weights_train():
     for name in ("dense", "random"):
-        assert {p.name for p in searched(get(name), {})} == {
+        assert {p.name for p in searched(get_strategy(name), {})} == {
             "connection_optimizer",
             "connection_lr",
         }
@@ -37,7 +43,7 @@ def test_dense_and_random_search_only_how_their_connection_weights_train():
 
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_suggestions_stay_in_range_keep_types_and_fixed_values(name):
-    strategy = get(name)
+    strategy = get_strategy(name)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     fixed = {"target": 9} if "target" in {p.name for p in strategy.hyperparameters} else {}
     for _ in range(25):
@@ -51,13 +57,13 @@ def test_suggestions_stay_in_range_keep_types_and_fixed_values(name):
                 continue
             assert p.low <= value <= p.high, (p.name, value)
             assert isinstance(value, int) == is_integer(p)
-        create(name, **params)  # every draw is a valid configuration
+        create_strategy(name, **params)  # every draw is a valid configuration
         study.tell(trial, 0.0)
 
 
 def test_log_scale_draws_spread_over_the_decades():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    lams = [suggest(study.ask(), get("lasso"), {"target": 9})["lam"] for _ in range(200)]
+    lams = [suggest(study.ask(), get_strategy("lasso"), {"target": 9})["lam"] for _ in range(200)]
     assert sum(lam < 1e-2 for lam in lams) > 60  # uniform draws would give ~2
 
 
@@ -88,8 +94,8 @@ def test_choices_become_a_categorical_search():
 
 
 def test_all_registered_strategies_declare_checkable_ranges():
-    for name in available():
-        check_declaration(get(name))
+    for name in list_strategies():
+        check_declaration(get_strategy(name))
 
 
 def test_the_connection_count_is_an_objective_beside_ap():
