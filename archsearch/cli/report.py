@@ -37,7 +37,7 @@ def write(source: str, out: Path, storage: str | None, root: Path) -> list[Path]
     if Path(source).is_dir():
         return write_report(load_records(source), out)
     from archsearch.experiment.pipeline import report_study
-    from archsearch.experiment.study import open_study, sqlite_file
+    from archsearch.experiment.storage import open_study, sqlite_file
 
     if storage is None and not sqlite_file(source, root).is_file():
         raise ConfigError(f"{source}: neither a records folder nor a study under {root}/")

@@ -18,12 +18,8 @@ from archsearch.cli import whole
 from archsearch.errors import ArchsearchError, ConfigError
 from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.pipeline import run_experiment
-from archsearch.experiment.study import (
-    HEARTBEAT_SECONDS,
-    export_records,
-    open_study,
-    trials_table,
-)
+from archsearch.experiment.storage import HEARTBEAT_SECONDS, open_study
+from archsearch.experiment.study import export_records, trials_table
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ folder, resuming its checkpoint.
 from archsearch.experiment.config import RunSpec, check_run, expand_runs, load_experiment
 from archsearch.experiment.engine import execute
 from archsearch.experiment.pipeline import report_study, run_experiment
-from archsearch.experiment.study import open_study
+from archsearch.experiment.storage import open_study
 
 __all__ = [
     "RunSpec",

@@ -11,7 +11,8 @@ import optuna
 from optuna.trial import TrialState
 
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.study import HEARTBEAT_SECONDS, enqueue, export_records, open_study, work
+from archsearch.experiment.storage import HEARTBEAT_SECONDS, open_study
+from archsearch.experiment.study import enqueue, export_records, work
 
 
 def study_name(experiment: str, profile: str) -> str:

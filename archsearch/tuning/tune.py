@@ -32,13 +32,8 @@ from archsearch.detection.train import Trainer
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import RunSpec, expand_runs
 from archsearch.experiment.engine import INTERIM_EVALUATIONS, execute
-from archsearch.experiment.study import (
-    artifact_store,
-    is_spare,
-    open_study,
-    spare,
-    store_record,
-)
+from archsearch.experiment.storage import artifact_store, open_study
+from archsearch.experiment.study import is_spare, spare, store_record
 from archsearch.neck.catalog import neck_kind
 from archsearch.strategies import get_strategy
 from archsearch.tuning.objectives import (

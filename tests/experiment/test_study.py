@@ -12,7 +12,8 @@ import pytest
 
 from archsearch.cli import main
 from archsearch.experiment.config import expand_runs, load_experiment
-from archsearch.experiment.study import open_study, sqlite_file, trials_table, work
+from archsearch.experiment.storage import open_study, sqlite_file
+from archsearch.experiment.study import trials_table, work
 from tests.experiment.conftest import archsearch
 
 

@@ -13,7 +13,7 @@ from archsearch.cli import main
 from archsearch.detection.train import read_checkpoint
 from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.engine import INTERIM_EVALUATIONS, execute
-from archsearch.experiment.study import open_study
+from archsearch.experiment.storage import open_study
 from archsearch.tuning import OBJECTIVES, tune, tuned_run
 from tests.strategies.test_plugins import _distribution
 

@@ -19,7 +19,8 @@ import optuna
 import pytest
 
 from archsearch.detection.train import read_checkpoint
-from archsearch.experiment.study import is_spare, open_study, trials_table
+from archsearch.experiment.storage import open_study
+from archsearch.experiment.study import is_spare, trials_table
 
 SCRIPT = Path(__file__).parents[2] / "experiments" / "scale" / "postgres.sh"
 
