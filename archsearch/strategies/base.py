@@ -10,9 +10,11 @@ A strategy has a small life cycle that a `StrategyRunner` drives from any traini
 
 Hyper-parameters are declared as class data (`HyperParameter`, with a default and a tuning
 range), so that the CLI lists them, configs are checked against them and a tuner can search
-them, for a third-party strategy exactly as for a built-in. Every strategy also has the knobs
-of the optimizer that trains its connection weights (`connection_training`): a subclass that
-does not declare them gets the defaults, one that lists ``*connection_training(...)`` its own.
+them, for a third-party strategy exactly as for a built-in; a strategy reads them from
+``self.params``. Each base declares the knobs it reads, and a subclass inherits them: every
+strategy has the knobs of the optimizer that trains its connection weights
+(`connection_training`), the round bases those of their schedule. A subclass declares only
+its own knobs, and a base's knob again where it wants another default or range.
 """
 
 from __future__ import annotations
@@ -148,19 +150,23 @@ class Decision:
 class PruningStrategy:
     """Base of every strategy. Subclasses override the hooks they need; all have defaults.
 
-    Construct with keyword hyper-parameters (unknown names raise `ConfigError`); read them as
-    attributes (``strategy.target``) or all at once in ``strategy.params``.
+    Construct with keyword hyper-parameters (unknown names raise `ConfigError`); read them
+    in ``strategy.params``, every declared knob there, defaults filled in.
     """
 
     name: ClassVar[str] = "strategy"
     hyperparameters: ClassVar[tuple[HyperParameter, ...]] = connection_training()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Give every subclass the `connection_training` knobs it does not declare itself."""
+        """Complete a subclass's declaration with its bases' knobs that it does not declare
+        itself, after its own and in each base's order."""
         super().__init_subclass__(**kwargs)
-        own = {p.name for p in cls.hyperparameters}
-        defaults = (p for p in connection_training() if p.name not in own)
-        cls.hyperparameters = (*cls.hyperparameters, *defaults)
+        knobs = list(cls.hyperparameters)
+        for base in cls.__mro__[1:]:
+            declared = {p.name for p in knobs}
+            inherited = getattr(base, "hyperparameters", ())
+            knobs += [p for p in inherited if p.name not in declared]
+        cls.hyperparameters = tuple(knobs)
 
     def __init__(self, **params: Any) -> None:
         declared = {p.name: p for p in self.hyperparameters}
@@ -176,8 +182,6 @@ class PruningStrategy:
             except ConfigError as error:
                 raise ConfigError(f"strategy {self.name!r}, hyper-parameter {error}") from None
         self.params = {name: params.get(name, p.default) for name, p in declared.items()}
-        for name, value in self.params.items():
-            setattr(self, name, value)
         self.total_steps, self.train_images = 0, 1
 
     def setup(self, graph: FusionGraph, total_steps: int, train_images: int) -> None:

@@ -6,7 +6,7 @@ import torch
 
 from archsearch.strategies.base import HyperParameter
 from archsearch.strategies.registry import register_strategy
-from archsearch.strategies.rounds import ThresholdRounds, threshold_knobs
+from archsearch.strategies.rounds import ThresholdRounds
 
 
 @register_strategy("lasso")
@@ -20,8 +20,7 @@ class Lasso(ThresholdRounds):
 
     hyperparameters = (
         HyperParameter("lam", 1e-2, "L1 coefficient", low=1e-4, high=1.0, log=True, minimum=0.0),
-        *threshold_knobs(("mean", "share"), rounds=3),
     )
 
     def penalty(self, neck, step: int) -> torch.Tensor:
-        return self.lam * neck.weights().abs().sum()
+        return self.params["lam"] * neck.weights().abs().sum()

@@ -53,7 +53,7 @@ class LotteryTicket(RoundsToTarget):
 
     def setup(self, graph, total_steps: int, train_images: int) -> None:
         super().setup(graph, total_steps, train_images)
-        self.rewind_step = round(self.rewind * total_steps)
+        self.rewind_step = round(self.params["rewind"] * total_steps)
         self.snapshot = None
 
     def shared_steps(self) -> int:

@@ -23,6 +23,6 @@ class RandomPruning(PruningStrategy):
     def decide(self, neck, step: int) -> Decision | None:
         if step != 0:
             return None
-        rng = random.Random(self.seed)
+        rng = random.Random(self.params["seed"])
         scores = {connection: rng.random() for connection in neck.graph.connection_ids}
-        return Decision(frozenset(select_top(neck.graph, scores, self.target)))
+        return Decision(frozenset(select_top(neck.graph, scores, self.params["target"])))

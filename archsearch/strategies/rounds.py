@@ -4,12 +4,14 @@
 criterion (`archsearch.strategies.criteria`) is under ``threshold`` at each round, capping
 the count at ``target`` at the last; its subclasses declare `threshold_knobs`.
 `RoundsToTarget` (Taylor, lottery ticket) keeps geometrically fewer connections at each
-round, down to ``target``. A subclass declares the hyper-parameters the base reads
-(``prune_start``, ``rounds``, ``target``).
+round, down to ``target``, by the scores its subclass's `decide` ranks them by. Each base
+declares the knobs it reads (`threshold_knobs`, `round_knobs`); a subclass inherits them,
+or declares one again for another default.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,44 +59,73 @@ def threshold_knobs(criteria: tuple[str, ...], rounds: int) -> tuple[HyperParame
     )
 
 
+def round_knobs(prune_start: float, rounds: int) -> tuple[HyperParameter, ...]:
+    """The hyper-parameters `RoundsToTarget` reads, with these defaults."""
+    return (
+        HyperParameter("target", 9, "connections to keep", minimum=1, integer=True),
+        HyperParameter(
+            "prune_start",
+            prune_start,
+            "first round, as a fraction of training",
+            0.2,
+            0.8,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        HyperParameter("rounds", rounds, "pruning rounds", low=1, high=8, minimum=1, integer=True),
+    )
+
+
 class ThresholdRounds(PruningStrategy):
     """Rounds from ``prune_start`` that keep the connections whose ``criterion`` reaches
     ``threshold``; the last round also caps the count at ``target`` when it is set."""
 
+    hyperparameters = threshold_knobs(("mean", "share"), rounds=3)
+
     def setup(self, graph: FusionGraph, total_steps: int, train_images: int) -> None:
         super().setup(graph, total_steps, train_images)
-        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
-        self.cut = threshold_of(self.params)
+        knobs = self.params
+        self.schedule = pruning_steps(total_steps, knobs["prune_start"], knobs["rounds"])
+        self.cut = threshold_of(knobs)
 
     def twin(self) -> tuple[str, dict[str, Any]] | None:
         """Capped, this run is the uncapped one until its last round."""
-        if self.target is None:
+        if self.params["target"] is None:
             return None
         return self.name, {**self.params, "target": None}
 
     def shared_steps(self) -> int:
-        return max(0, self.schedule[-1] - 1) if self.target is not None else 0
+        return max(0, self.schedule[-1] - 1) if self.params["target"] is not None else 0
 
     def scores(self, neck) -> torch.Tensor:
-        return criterion_values(self.criterion, neck.graph, neck.weights)
+        return criterion_values(self.params["criterion"], neck.graph, neck.weights)
 
     def decide(self, neck, step: int) -> Decision | None:
         if step not in self.schedule:
             return None
-        cap = self.target if step == self.schedule[-1] else None
+        cap = self.params["target"] if step == self.schedule[-1] else None
         scores = as_scores(neck.graph, self.scores(neck))
         return Decision(keep_above(neck.graph, scores, self.cut, cap))
 
 
-class RoundsToTarget(PruningStrategy):
+class RoundsToTarget(PruningStrategy, abc.ABC):
     """Rounds from ``prune_start`` whose kept counts fall geometrically to ``target``:
-    ``counts`` maps each round's step to the connections it keeps."""
+    ``counts`` maps each round's step to the connections it keeps. A subclass ranks the
+    connections (`decide`, with `keep`)."""
+
+    hyperparameters = round_knobs(prune_start=0.5, rounds=4)
 
     def setup(self, graph: FusionGraph, total_steps: int, train_images: int) -> None:
         super().setup(graph, total_steps, train_images)
-        self.schedule = pruning_steps(total_steps, self.prune_start, self.rounds)
-        counts = round_counts(len(graph.connection_ids), self.target, len(self.schedule))
+        knobs = self.params
+        self.schedule = pruning_steps(total_steps, knobs["prune_start"], knobs["rounds"])
+        rounds = len(self.schedule)
+        counts = round_counts(len(graph.connection_ids), knobs["target"], rounds)
         self.counts = dict(zip(self.schedule, counts, strict=True))
+
+    @abc.abstractmethod
+    def decide(self, neck, step: int) -> Decision | None:
+        """This round's connections to keep (`keep` by the subclass's scores), or None."""
 
     def twin(self) -> tuple[str, dict[str, Any]]:
         """``dense`` with this run's connection training: what Taylor and lottery start as
@@ -103,4 +134,5 @@ class RoundsToTarget(PruningStrategy):
 
     def keep(self, neck, scores: Mapping[str, float], step: int) -> frozenset[str]:
         """The best neck of this round's count that still holds one of ``target``."""
-        return frozenset(select_top(neck.graph, scores, self.counts[step], then=self.target))
+        count, target = self.counts[step], self.params["target"]
+        return frozenset(select_top(neck.graph, scores, count, then=target))

@@ -62,7 +62,7 @@ class Taylor(RoundsToTarget):
 
     @property
     def window_steps(self) -> int:
-        return max(1, round(self.window * self.total_steps))
+        return max(1, round(self.params["window"] * self.total_steps))
 
     def shared_steps(self) -> int:
         """Until the first importance window opens, Taylor trains the dense model."""

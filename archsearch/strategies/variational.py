@@ -84,12 +84,12 @@ class VariationalPruning(ThresholdRounds):
     )
 
     def make_weights(self, connection_ids) -> VariationalWeights:
-        return self.distribution(connection_ids, self.initial_scale)
+        return self.distribution(connection_ids, self.params["initial_scale"])
 
     def annealing(self, step: int) -> float:
         """``kl_factor`` times a linear ramp from 0 to 1 over the warm-up."""
-        warmup = self.kl_warmup * self.total_steps
-        return self.kl_factor * (min(1.0, step / warmup) if warmup > 0 else 1.0)
+        warmup = self.params["kl_warmup"] * self.total_steps
+        return self.params["kl_factor"] * (min(1.0, step / warmup) if warmup > 0 else 1.0)
 
     def penalty(self, neck, step: int) -> torch.Tensor:
         """The annealed KL per training image (the negative ELBO's prior term per datum)."""
@@ -137,7 +137,7 @@ class StudentTPruning(VariationalPruning):
     )
 
     def make_weights(self, connection_ids) -> StudentT:
-        return StudentT(connection_ids, self.initial_scale, self.dof)
+        return StudentT(connection_ids, self.params["initial_scale"], self.params["dof"])
 
 
 @register_strategy("log_normal")
@@ -168,4 +168,4 @@ class HorseshoePruning(VariationalPruning):
     )
 
     def make_weights(self, connection_ids) -> Horseshoe:
-        return Horseshoe(connection_ids, self.initial_scale, self.global_scale)
+        return Horseshoe(connection_ids, self.params["initial_scale"], self.params["global_scale"])

@@ -9,6 +9,8 @@ from archsearch.errors import ConfigError
 from archsearch.strategies import STRATEGIES, create_strategy, list_strategies, strategy_entries
 from tests.strategies.toy import train_toy
 
+CONNECTION_KNOBS = ["connection_optimizer", "connection_lr", "connection_decay"]
+
 PLUGIN = '''
 import torch.nn.functional as F
 
@@ -27,7 +29,7 @@ class Magnitude(PruningStrategy):
             return None
         values = F.relu(neck.weights.mean()).tolist()
         scores = dict(zip(neck.graph.connection_ids, values))
-        return Decision(frozenset(select_top(neck.graph, scores, self.target)))
+        return Decision(frozenset(select_top(neck.graph, scores, self.params["target"])))
 '''
 
 
@@ -71,3 +73,37 @@ def test_strategies_command_lists_origin_and_hyperparameters(plugins, capsys):
     out = capsys.readouterr().out
     assert "magnitude (thirdparty)" in out and "ard (built-in)" in out
     assert "kl_factor=" in out and "broken" in out
+
+
+def test_a_subclass_inherits_the_knobs_its_bases_read():
+    """A round-based plugin declares only its own knobs; the schedule's come from its base,
+    after its own, and a knob declared again takes the subclass's default."""
+    from archsearch.strategies.base import HyperParameter
+    from archsearch.strategies.rounds import RoundsToTarget, ThresholdRounds
+
+    class Rounds(RoundsToTarget):
+        hyperparameters = (HyperParameter("rounds", 2, "fewer rounds", minimum=1),)
+
+        def decide(self, neck, step):
+            return None
+
+    class Cut(ThresholdRounds):
+        hyperparameters = (HyperParameter("scale", 1.0, "a knob of its own"),)
+
+    rounds = Rounds(target=7).params
+    assert list(rounds) == ["rounds", "target", "prune_start", *CONNECTION_KNOBS]
+    assert rounds["rounds"] == 2 and rounds["target"] == 7 and rounds["prune_start"] == 0.5
+    cut = Cut().params
+    assert list(cut)[:2] == ["scale", "criterion"] and {"threshold", "target"} <= set(cut)
+    with pytest.raises(ConfigError, match="hyper-parameter 'window'"):
+        Rounds(window=0.1)
+
+
+def test_a_round_strategy_without_a_decision_rule_fails_when_built():
+    from archsearch.strategies.rounds import RoundsToTarget
+
+    class Undecided(RoundsToTarget):
+        pass
+
+    with pytest.raises(TypeError, match="abstract method decide"):
+        Undecided()

@@ -108,7 +108,7 @@ def test_history_has_the_same_shape_for_every_strategy(runs):
 def test_variational_history_records_variances(runs):
     runner, _, _ = runs["ard"]
     first = runner.history.variance[runner.history.connection_ids[0]][0]
-    assert first == pytest.approx(runner.strategy.initial_scale**2)  # σ² at the start
+    assert first == pytest.approx(runner.strategy.params["initial_scale"] ** 2)  # σ² at the start
     runner, _, _ = runs["dense"]
     assert math.isnan(runner.history.variance[runner.history.connection_ids[0]][0])
 
