@@ -223,7 +223,7 @@ def _train(args: argparse.Namespace) -> None:
             raise ConfigError(f"no checkpoint at {out / 'checkpoint.pt'} to resume")
         if (out / engine.SPEC).is_file():
             _check_same_run(engine.load_spec(out), spec, out)
-    trainer, _, _ = engine.prepare_trainer(
+    trainer, _ = engine.prepare_trainer(
         spec, out, checkpoint_every=run.checkpoint_every, num_workers=run.num_workers
     )
     if args.resume:

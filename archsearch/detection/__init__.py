@@ -4,7 +4,7 @@ export, in the manner of `torchvision.models.detection`.
 `detector_from_profile` builds a detector of a training profile (`QUICK` for the CPU,
 `PAPER` for the GPU) around any neck `archsearch.neck.build_neck` knows; `build_detector`
 does the same around a backbone and neck of your own. `Trainer` trains one with a pruning
-strategy's hooks, `evaluate` scores it with pycocotools, `export_detector` and `export_neck`
+strategy's runner, `evaluate` scores it with pycocotools, `export_detector` and `export_neck`
 write it for an inference runtime.
 """
 
@@ -18,7 +18,7 @@ from archsearch.detection.profiles import (
     detector_from_profile,
     get_profile,
 )
-from archsearch.detection.train import TrainConfig, Trainer, TrainHooks
+from archsearch.detection.train import TrainConfig, Trainer
 
 __all__ = [
     "DETECTORS",
@@ -27,7 +27,6 @@ __all__ = [
     "Evaluation",
     "Profile",
     "TrainConfig",
-    "TrainHooks",
     "Trainer",
     "build_backbone",
     "build_detector",

@@ -2,9 +2,10 @@
 
 Optional (``pip install -e ".[tensorboard]"``): without it `open_board` gives None and a run
 writes what it always wrote. With it, a run writes ``OUT/tensorboard/``: its losses and
-learning rate every step, what its strategy observes (`TrainHooks.observations`: active
-connections, the pruning criterion's histogram, the architecture at each pruning round) and
-its AP at each evaluation, so that ``tensorboard --logdir runs/`` shows every run of a study.
+learning rate every step, what its strategy sees (`Board.log_strategy`: active connections,
+the pruning criterion's histogram, the architecture at the start and at each pruning round)
+and its AP at each evaluation, so that ``tensorboard --logdir runs/`` shows every run of a
+study.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from archsearch.neck import FusionNeck
+    from archsearch.strategies import StrategyRunner
 
 BOARD = "tensorboard"  # the folder of event files inside a run folder
 
@@ -27,6 +32,27 @@ class Board:
 
         # a resumed run drops what the killed one logged after its checkpoint
         self.writer = SummaryWriter(str(folder / BOARD), purge_step=purge_step or None)
+        self._drawn: tuple[str, ...] | None = None  # the connections last drawn
+
+    def log_strategy(self, runner: StrategyRunner, neck: FusionNeck, step: int) -> None:
+        """Active connections, the strategy's scores (its criterion) and, when the neck
+        changed since last drawn (the start, a pruning round), its architecture."""
+        values: dict[str, Any] = {"connections/active": len(neck.graph.connection_ids)}
+        scores = runner.strategy.scores(neck)
+        if scores is not None:
+            values["connections/scores"] = scores
+        if neck.graph.connection_ids != self._drawn:
+            # imported here: matplotlib is slow to load, and only a run with a board draws
+            from archsearch.reporting import architecture_figure
+
+            means = neck.weights.mean().tolist()
+            weights = dict(zip(neck.graph.connection_ids, means, strict=True))
+            title = f"step {step}"
+            values["architecture"] = architecture_figure(
+                runner.initial_graph, neck.graph, weights, title
+            )
+            self._drawn = neck.graph.connection_ids
+        self.log(values, step)
 
     def log(self, values: Mapping[str, Any], step: int) -> None:
         """Numbers as scalars, tensors of several values as histograms, matplotlib figures

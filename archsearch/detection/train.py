@@ -1,14 +1,16 @@
-"""The trainer: SGD as in the paper, strategy hooks at every step, exact resume.
+"""The trainer: SGD as in the paper, a pruning strategy at every step, exact resume.
 
 The paper's settings (sec. 4.1.2): SGD with momentum 0.9 and weight decay 1e-4, the
 learning rate by the linear scaling rule (Goyal et al. 2017: proportional to the batch),
-with a linear warm-up. A `TrainHooks` object is called at every step, so a pruning strategy
-can add a loss term, observe gradients, and swap in a smaller neck. The neck's connection
-weights train under an optimizer of their own, the one the hooks declare (a strategy's
-`connection_training` knobs), with the same learning-rate schedule as the detector.
+with a linear warm-up. A pruning strategy acts at every step through its `StrategyRunner`,
+which the trainer starts on the neck, adds the penalty of (a KL, an L1) to the loss, and
+lets prune after each optimizer step, gradients still in place; a smaller neck replaces the
+old one and the optimizers follow it. The neck's connection weights train under an
+optimizer of their own, the one the strategy declares (its `connection_training` knobs),
+with the same learning-rate schedule as the detector.
 
 Resuming continues exactly: the checkpoint holds the model, optimizers, schedulers, AMP
-scaler, hooks and RNG states, the step, and the pruned graph of a `FusionNeck`; batches are
+scaler, the runner's and RNG states, the step, and the pruned graph of a `FusionNeck`; batches are
 a pure function of (seed, step), so no sampler state is lost. On the CPU a resumed run's next
 loss equals the uninterrupted run's bit for bit.
 
@@ -25,7 +27,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,8 @@ from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write, atomic_write_text
 from archsearch.neck import FusionNeck
 from archsearch.progress import progress
-from archsearch.strategies.base import connection_training
+from archsearch.strategies import StrategyRunner
+from archsearch.strategies.base import PruningStrategy
 from archsearch.strategies.optim import connection_optimizer, swap_neck_parameters
 
 SCHEDULES = ("cosine", "step", "constant")
@@ -133,53 +136,23 @@ def collate(batch: Sequence[tuple]) -> tuple[list, list]:
     return list(images), list(targets)
 
 
-class TrainHooks:
-    """What a pruning strategy plugs into the trainer; every method defaults to a no-op.
-
-    ``loss`` and ``after_step`` get the detector and the 1-based step. ``after_step`` runs
-    after the optimizer step with gradients still in place; it may assign a new neck to
-    ``model.backbone.neck``, and the trainer then carries its optimizer over to it.
-    """
-
-    def loss(self, model: nn.Module, step: int) -> torch.Tensor | None:
-        """An extra loss term (a KL divergence, an L1 penalty), or None."""
-        return None
-
-    def after_step(self, model: nn.Module, step: int) -> None:
-        """Observe the model after optimizer step ``step``; prune by replacing the neck."""
-
-    def connection_settings(self) -> Mapping[str, Any]:
-        """How the neck's connection weights train: `connection_training`'s knobs."""
-        return {p.name: p.default for p in connection_training()}
-
-    def observations(self, model: nn.Module, step: int) -> Mapping[str, Any]:
-        """What to show beside the losses after step ``step`` (`archsearch.detection.board`):
-        numbers, tensors (drawn as histograms) or matplotlib figures, by tag."""
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Inverse of `state_dict`; called on resume before the model's state is loaded."""
-
-
 class TrainingLoss(nn.Module):
-    """The detector's losses plus the strategy's loss term: what one training step minimizes.
+    """The detector's losses plus the strategy's penalty: what one training step minimizes.
 
     One module for both, so that under DDP the strategy's term (a KL, an L1) is part of the
     wrapped forward and its gradients are reduced with the detector's.
     """
 
-    def __init__(self, model: nn.Module, hooks: TrainHooks) -> None:
+    def __init__(self, model: nn.Module, runner: StrategyRunner | None) -> None:
         super().__init__()
-        self.model, self.hooks = model, hooks
+        self.model, self.runner = model, runner
 
     def forward(self, images: list, targets: list, step: int) -> dict[str, torch.Tensor]:
         losses = self.model(images, targets)
-        extra = self.hooks.loss(self.model, step)
-        if extra is not None:
-            losses["loss_hooks"] = extra
+        if self.runner is not None:
+            penalty = self.runner.penalty(self.model.backbone.neck, step)
+            if penalty is not None:
+                losses["loss_penalty"] = penalty
         return losses
 
 
@@ -190,7 +163,8 @@ class Trainer:
         model: a torchvision detector whose ``backbone.neck`` is the neck (`build_detector`).
         dataset: yields ``(image, target)``; batched by `collate`.
         config: the `TrainConfig`.
-        hooks: a `TrainHooks` (a strategy's); the no-op default trains the neck as it is.
+        runner: the strategy's `StrategyRunner` on the model's neck (`strategy_runner`),
+            started here; None trains the neck as it is.
         out_dir: where ``checkpoint.pt`` and ``log.jsonl`` go; None writes nothing.
         device: defaults to CUDA when available; AMP is used on CUDA only.
         progress: show progress (`archsearch.progress`).
@@ -201,15 +175,17 @@ class Trainer:
         model: nn.Module,
         dataset: Dataset,
         config: TrainConfig,
-        hooks: TrainHooks | None = None,
+        runner: StrategyRunner | None = None,
         out_dir: Path | None = None,
         device: torch.device | str | None = None,
         progress: bool = True,
     ) -> None:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.runner = runner
+        if runner is not None:  # a strategy that prunes at step 0 (random) changes the neck
+            model.backbone.neck = runner.start(model.backbone.neck)
         self.model = model.to(self.device)
         self.dataset, self.config = dataset, config
-        self.hooks = hooks or TrainHooks()
         self._wrap_training_step()
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
@@ -221,7 +197,8 @@ class Trainer:
             )
         ]
         if connections:
-            settings = self.hooks.connection_settings()
+            strategy = runner.strategy if runner is not None else PruningStrategy()
+            settings = strategy.params
             self.optimizers.append(
                 connection_optimizer(connections, settings, config.lr, config.momentum)
             )
@@ -271,10 +248,11 @@ class Trainer:
         for scheduler in self.schedulers:
             scheduler.step()
         self.step += 1
-        neck = self.model.backbone.neck
-        self.hooks.after_step(self.model, self.step)
-        if self.model.backbone.neck is not neck:
-            self._neck_replaced(neck)
+        if self.runner is not None:
+            neck = self.model.backbone.neck
+            self.model.backbone.neck = self.runner.after_step(neck, self.step)
+            if self.model.backbone.neck is not neck:
+                self._neck_replaced(neck)
         record = {name: float(value.detach()) for name, value in losses.items()}
         record = distributed.average_values({"loss": float(total.detach()), **record})
         if not math.isfinite(record["loss"]) and not self.amp:  # AMP's scaler skips such steps
@@ -299,7 +277,7 @@ class Trainer:
 
     def _wrap_training_step(self) -> None:
         """The module a step calls: `TrainingLoss`, under DDP in a process group."""
-        self._losses = distributed.data_parallel(TrainingLoss(self.model, self.hooks))
+        self._losses = distributed.data_parallel(TrainingLoss(self.model, self.runner))
 
     def fit(self, stop: int | None = None) -> list[dict[str, float]]:
         """Train from the current step to ``stop`` (default: all steps); returns the log.
@@ -347,12 +325,14 @@ class Trainer:
             log.write(json.dumps(record) + "\n")
 
     def _show(self, record: dict[str, float]) -> None:
-        """A step's losses and the hooks' observations on the board, if there is one (only
-        then: an observation may cost a figure)."""
+        """A step's losses, and what the strategy sees, on the board if there is one (only
+        then: drawing the architecture costs a figure)."""
         board = self.board()
         if board is not None:
             losses = {f"train/{k}": v for k, v in record.items() if k not in ("step", "time")}
-            board.log({**losses, **self.hooks.observations(self.model, self.step)}, self.step)
+            board.log(losses, self.step)
+            if self.runner is not None:
+                board.log_strategy(self.runner, self.model.backbone.neck, self.step)
 
     def board(self) -> Board | None:
         """The run's TensorBoard files (`archsearch.detection.board`), opened at the first
@@ -379,7 +359,7 @@ class Trainer:
             "optimizers": [optimizer.state_dict() for optimizer in self.optimizers],
             "schedulers": [scheduler.state_dict() for scheduler in self.schedulers],
             "scaler": self.scaler.state_dict(),
-            "hooks": self.hooks.state_dict(),
+            "runner": self.runner.state_dict() if self.runner is not None else {},
             "rng": rng_state(),
         }
 
@@ -412,8 +392,9 @@ class Trainer:
             atomic_write_text(path, "".join(kept))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Inverse of `state_dict`: the hooks first, then the neck they imply, then the rest."""
-        self.hooks.load_state_dict(state["hooks"])
+        """Inverse of `state_dict`: the runner first, then the neck it implies, then the rest."""
+        if self.runner is not None:
+            self.runner.load_state_dict(state["runner"])
         old = self.model.backbone.neck
         self.model.backbone.neck = restore_neck(old, state["graph"])
         if self.model.backbone.neck is not old:
@@ -444,7 +425,7 @@ CHECKPOINT_KEYS = frozenset(
         "optimizers",
         "schedulers",
         "scaler",
-        "hooks",
+        "runner",
         "rng",
     }
 )
@@ -479,6 +460,8 @@ def read_checkpoint(path: Path | None) -> dict[str, Any]:
             f"{path}: not a readable archsearch checkpoint ({reason}); checkpoints written "
             "before archsearch read them as data are refused too: train the run again"
         ) from None
+    if isinstance(state, dict) and "hooks" in state and "runner" not in state:
+        state["runner"] = state.pop("hooks")  # its name before the trainer took the runner
     missing = CHECKPOINT_KEYS - set(state) if isinstance(state, dict) else CHECKPOINT_KEYS
     if missing:
         raise ConfigError(f"{path}: not an archsearch checkpoint (missing {sorted(missing)})")

@@ -18,8 +18,7 @@ import yaml
 
 from archsearch.data import CocoDetection, train_and_val
 from archsearch.detection.evaluate import Evaluation, evaluate
-from archsearch.detection.profiles import Profile, get_profile
-from archsearch.detection.pruning import StrategyHooks, detector_with_strategy
+from archsearch.detection.profiles import Profile, detector_from_profile, get_profile
 from archsearch.detection.train import (
     Trainer,
     checkpoint_fits,
@@ -32,7 +31,7 @@ from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
 from archsearch.io import atomic_write_text, read_yaml
 from archsearch.neck import FusionNeck, neck_cost
-from archsearch.strategies import create_strategy
+from archsearch.strategies import StrategyRunner, create_strategy, strategy_runner
 
 TIMING_IMAGES = 8
 CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
@@ -75,20 +74,17 @@ def run_profile(run: RunSpec) -> Profile:
 
 def run_detector(
     run: RunSpec, profile: Profile, num_classes: int, steps: int = 1, train_images: int = 1
-) -> tuple[torch.nn.Module, StrategyHooks | None]:
-    """The run's detector and its strategy's hooks (`detector_with_strategy`); the budget
-    (``steps`` over ``train_images`` images) matters for training only."""
-    return detector_with_strategy(
-        profile,
-        run.detector,
-        run.neck,
-        num_classes,
-        run.strategy,
-        run.params,
-        steps,
-        train_images,
-        run.seed,
+) -> tuple[torch.nn.Module, StrategyRunner | None]:
+    """The run's detector, initialised from its seed with its strategy's weight object, and
+    the strategy's runner (None for a module neck); the budget (``steps`` over
+    ``train_images`` images) matters for training only."""
+    torch.manual_seed(run.seed)
+    runner = strategy_runner(
+        run.strategy, run.params, run.neck, profile.levels, steps, train_images
     )
+    weights = runner.make_weights() if runner is not None else None
+    model = detector_from_profile(profile, run.detector, run.neck, num_classes, weights)
+    return model, runner
 
 
 def prepare_trainer(
@@ -97,25 +93,22 @@ def prepare_trainer(
     checkpoint_every: int | None = None,
     progress: bool = True,
     **settings: Any,
-) -> tuple[Trainer, StrategyHooks | None, CocoDetection]:
-    """``run``'s trainer in ``out_dir`` at step 0, its strategy's hooks and its validation set.
+) -> tuple[Trainer, CocoDetection]:
+    """``run``'s trainer in ``out_dir`` at step 0 and its validation set.
 
     Nothing is written yet: the caller resumes a checkpoint first, if any, and then saves the
     settings (`save_spec`), so a resume that fails leaves the folder as it found it. The
-    strategy starts on the built detector (one that prunes at step 0, like random, changes
-    the neck there).
+    trainer holds the strategy's runner (`Trainer.runner`, None for a module neck).
     ``checkpoint_every`` defaults to `CHECKPOINTS` checkpoints over the run; ``settings``
     go to `TrainConfig` (``num_workers``).
     """
     profile = run_profile(run)
     train_set, val_set = datasets(run, profile.min_size)
     steps = profile.total_steps(len(train_set))
-    model, hooks = run_detector(run, profile, train_set.num_classes, steps, len(train_set))
-    if hooks is not None:
-        hooks.start(model)
+    model, runner = run_detector(run, profile, train_set.num_classes, steps, len(train_set))
     every = max(1, steps // CHECKPOINTS) if checkpoint_every is None else checkpoint_every
     config = profile.train_config(len(train_set), seed=run.seed, checkpoint_every=every, **settings)
-    return Trainer(model, train_set, config, hooks, out_dir, progress=progress), hooks, val_set
+    return Trainer(model, train_set, config, runner, out_dir, progress=progress), val_set
 
 
 def execute(
@@ -135,8 +128,8 @@ def execute(
     `INTERIM_EVALUATIONS` steps during training and once at the end; it may raise to stop
     the run. Interim evaluations leave torch's RNG as they found it: they change no result.
     """
-    trainer, hooks, val_set = prepare_trainer(run, out_dir, progress=progress)
-    runner = hooks.runner if hooks is not None else None
+    trainer, val_set = prepare_trainer(run, out_dir, progress=progress)
+    runner = trainer.runner
     steps = trainer.config.steps
     shared = runner.strategy.shared_steps() if runner is not None else 0
     twin = run.twin() if shared else None
@@ -148,7 +141,7 @@ def execute(
         with checkpoint_fits(branch):
             state = read_checkpoint(branch)
             if twin.strategy != run.strategy:
-                state["hooks"]["strategy"] = hooks.state_dict()["strategy"]
+                state["runner"]["strategy"] = runner.state_dict()["strategy"]
             trainer.load_state_dict(state)
         log.info("run %s continues run %s at step %d", run.id, twin.id, trainer.step)
     save_spec(run, out_dir)

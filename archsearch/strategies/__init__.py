@@ -16,7 +16,7 @@ from archsearch.strategies.registry import (
     register_strategy,
     strategy_entries,
 )
-from archsearch.strategies.runner import StrategyRunner
+from archsearch.strategies.runner import StrategyRunner, strategy_runner
 
 __all__ = [
     "STRATEGIES",
@@ -30,4 +30,5 @@ __all__ = [
     "list_strategies",
     "register_strategy",
     "strategy_entries",
+    "strategy_runner",
 ]

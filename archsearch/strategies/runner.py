@@ -2,7 +2,8 @@
 
 The runner owns what every strategy shares: building the neck with the strategy's weights,
 applying a `Decision` (prune the graph, recompile the smaller neck, rewind survivors) and
-recording the `History`. A training loop calls::
+recording the `History`. The detection `Trainer` takes a runner and does all of this; any
+other training loop calls::
 
     runner = StrategyRunner(strategy, graph, total_steps, train_images)
     neck = runner.start(runner.build_neck(in_channels, channels))
@@ -23,15 +24,19 @@ one as the strategy declares (`connection_optimizer`), and keeps it going across
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
-from archsearch.graph import FusionGraph, from_dict, to_dict
+from archsearch.errors import ConfigError
+from archsearch.graph import FusionGraph, build_graph, from_dict, to_dict
 from archsearch.neck import FusionNeck
+from archsearch.neck.catalog import GRAPH, neck_kind
 from archsearch.strategies.base import Decision, PruningStrategy
 from archsearch.strategies.history import History
+from archsearch.strategies.registry import create_strategy
+from archsearch.weights import ConnectionWeights
 
 
 class StrategyRunner:
@@ -48,10 +53,13 @@ class StrategyRunner:
         self.history = History.for_connections(graph.connection_ids)
         self.prunings: list[int] = []
 
+    def make_weights(self) -> ConnectionWeights:
+        """The strategy's weight object over the current graph's connections."""
+        return self.strategy.make_weights(self.graph.connection_ids)
+
     def build_neck(self, in_channels: Sequence[int], channels: int) -> FusionNeck:
         """The neck of the current graph with the strategy's weight object."""
-        weights = self.strategy.make_weights(self.graph.connection_ids)
-        return FusionNeck(self.graph, in_channels, channels, weights)
+        return FusionNeck(self.graph, in_channels, channels, self.make_weights())
 
     def start(self, neck: FusionNeck) -> FusionNeck:
         """Set the strategy up and apply its step-0 decision (e.g. random pruning)."""
@@ -103,3 +111,23 @@ class StrategyRunner:
         self.prunings = list(state["prunings"])
         self.strategy.setup(self.initial_graph, self.total_steps, self.train_images)
         self.strategy.load_state_dict(state["strategy"])
+
+
+def strategy_runner(
+    strategy: str,
+    params: Mapping[str, Any],
+    neck: str,
+    levels: tuple[int, int],
+    steps: int,
+    train_images: int,
+) -> StrategyRunner | None:
+    """The runner of ``strategy`` on graph neck ``neck`` for ``steps`` steps over
+    ``train_images`` images; None for a module neck, which has no connections to prune, so
+    that only strategy ``"dense"`` applies to it. Build the neck with its `make_weights`.
+    """
+    if neck_kind(neck) != GRAPH:
+        if strategy != "dense":
+            raise ConfigError(f"neck {neck!r} is no graph: only strategy 'dense' applies")
+        return None
+    graph = build_graph(neck, levels)
+    return StrategyRunner(create_strategy(strategy, **params), graph, steps, train_images)

@@ -22,7 +22,6 @@ import yaml
 from torch import nn
 
 from archsearch.detection import distributed
-from archsearch.detection.pruning import StrategyHooks
 from archsearch.detection.train import TrainConfig, Trainer
 from archsearch.errors import ConfigError
 from archsearch.experiment.config import expand_runs, load_experiment
@@ -76,8 +75,6 @@ def train(out_dir: Path | None) -> Trainer:
     strategy = create_strategy("lottery", target=9, rounds=1, prune_start=0.5)
     runner = StrategyRunner(strategy, graph, STEPS, len(_dataset()))
     model = ToyDetector(runner.build_neck([4, 4, 4], 8))
-    hooks = StrategyHooks(runner)
-    hooks.start(model)
     config = TrainConfig(
         steps=STEPS,
         batch_size=BATCH,
@@ -87,7 +84,7 @@ def train(out_dir: Path | None) -> Trainer:
         log_every=1,
         base_lr=0.5,
     )
-    trainer = Trainer(model, _dataset(), config, hooks, out_dir, device="cpu", progress=False)
+    trainer = Trainer(model, _dataset(), config, runner, out_dir, device="cpu", progress=False)
     trainer.fit()
     return trainer
 

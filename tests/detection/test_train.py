@@ -1,4 +1,4 @@
-"""Trainer: schedule, seeded batches, hooks, neck replacement, exact resume."""
+"""Trainer: schedule, seeded batches, a strategy's runner, neck replacement, exact resume."""
 
 import json
 import random
@@ -7,30 +7,31 @@ import pytest
 import torch
 
 from archsearch.detection.profiles import detector_from_profile
-from archsearch.detection.pruning import detector_with_strategy
-from archsearch.detection.train import StepBatches, Trainer, TrainHooks, lr_factor
+from archsearch.detection.train import StepBatches, Trainer, lr_factor
 from archsearch.errors import TrainingError
-from archsearch.graph import select_top
+from archsearch.graph import build_graph, select_top
 from archsearch.neck import FusionNeck
+from archsearch.strategies import Decision, PruningStrategy, StrategyRunner, strategy_runner
 from tests.detection import TINY, TinyScenes
 
 
-class CountingPruner(TrainHooks):
+class CountingPruner(PruningStrategy):
     """Adds a small penalty, counts its calls, and prunes the neck to 9 connections at step 1."""
 
-    def __init__(self) -> None:
+    def setup(self, graph, total_steps, train_images):
+        super().setup(graph, total_steps, train_images)
         self.calls = 0
 
-    def loss(self, model, step):
+    def penalty(self, neck, step):
         self.calls += 1
-        return 1e-3 * model.backbone.neck.weights.values.abs().sum()
+        return 1e-3 * neck.weights.values.abs().sum()
 
-    def after_step(self, model, step):
-        neck = model.backbone.neck
-        if step == 1:
-            rng = random.Random(0)
-            scores = {c: rng.random() for c in neck.graph.connection_ids}
-            model.backbone.neck = neck.pruned(select_top(neck.graph, scores, 9))
+    def decide(self, neck, step):
+        if step != 1:
+            return None
+        rng = random.Random(0)
+        scores = {c: rng.random() for c in neck.graph.connection_ids}
+        return Decision(frozenset(select_top(neck.graph, scores, 9)))
 
     def state_dict(self):
         return {"calls": self.calls}
@@ -39,37 +40,38 @@ class CountingPruner(TrainHooks):
         self.calls = state["calls"]
 
 
-def _trainer(out_dir=None, hooks=None, steps=3, checkpoint_every=0):
+def _trainer(out_dir=None, strategy=None, steps=3, checkpoint_every=0):
+    """A tiny trainer; ``strategy`` a name of a built-in or a strategy object."""
     torch.manual_seed(0)
-    if hooks == "ard":
-        model, hooks = detector_with_strategy(
-            TINY, "faster_rcnn", "dense", 4, "ard", {}, steps, 4, 0
-        )
-        hooks.start(model)
-    else:
-        model = detector_from_profile(TINY, "faster_rcnn", "dense", num_classes=4)
+    runner = None
+    if isinstance(strategy, str):
+        runner = strategy_runner(strategy, {}, "dense", TINY.levels, steps, 4)
+    elif strategy is not None:
+        runner = StrategyRunner(strategy, build_graph("dense", TINY.levels), steps, 4)
+    weights = runner.make_weights() if runner is not None else None
+    model = detector_from_profile(TINY, "faster_rcnn", "dense", 4, weights)
     config = TINY.train_config(4, seed=1, checkpoint_every=checkpoint_every, log_every=1)
     config = type(config)(**{**config.__dict__, "steps": steps})
-    return Trainer(model, TinyScenes(4), config, hooks, out_dir, "cpu", progress=False)
+    return Trainer(model, TinyScenes(4), config, runner, out_dir, "cpu", progress=False)
 
 
 @pytest.mark.parametrize(
-    "hooks", [None, CountingPruner, lambda: "ard"], ids=["plain", "pruned", "ard-adam"]
+    "strategy", [None, CountingPruner, lambda: "ard"], ids=["plain", "pruned", "ard-adam"]
 )
-def test_resume_reproduces_the_next_loss(tmp_path, hooks):
+def test_resume_reproduces_the_next_loss(tmp_path, strategy):
     """The next two losses: the first needs the weights and RNG, the second the momentum
     (and, for ARD, the state of the connection weights' own Adam)."""
-    full = _trainer(tmp_path / "full", hooks and hooks(), steps=4).fit()
-    first = _trainer(tmp_path / "cut", hooks and hooks(), steps=4)
+    full = _trainer(tmp_path / "full", strategy and strategy(), steps=4).fit()
+    first = _trainer(tmp_path / "cut", strategy and strategy(), steps=4)
     first.fit(stop=2)
-    resumed = _trainer(tmp_path / "cut", hooks and hooks(), steps=4)
+    resumed = _trainer(tmp_path / "cut", strategy and strategy(), steps=4)
     resumed.load_checkpoint()
     assert resumed.step == 2
     last = resumed.fit()
     assert [r["step"] for r in last] == [3, 4]
     assert [r["loss"] for r in last] == [r["loss"] for r in full[2:]]
-    if hooks is CountingPruner:
-        assert resumed.hooks.calls == 4
+    if strategy is CountingPruner:
+        assert resumed.runner.strategy.calls == 4
         assert len(resumed.model.backbone.neck.graph.connection_ids) <= 9
     lines = (tmp_path / "cut" / "log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
@@ -94,18 +96,18 @@ def test_a_run_killed_after_its_checkpoint_logs_each_step_once(tmp_path):
 
 
 def test_a_pruned_neck_keeps_the_momentum_of_what_survives():
-    trainer = _trainer(hooks=CountingPruner(), steps=2)
+    trainer = _trainer(strategy=CountingPruner(), steps=2)
     old = trainer.model.backbone.neck
     captured = {}
-    swap = trainer.hooks.after_step
+    swap = trainer.runner.after_step
 
     detector, connections = trainer.optimizers
 
-    def capture(model, step):
+    def capture(neck, step):
         captured["momentum"] = connections.state[old.weights.values]["momentum_buffer"]
-        swap(model, step)
+        return swap(neck, step)
 
-    trainer.hooks.after_step = capture
+    trainer.runner.after_step = capture
     trainer.fit(stop=1)
     neck = trainer.model.backbone.neck
     assert isinstance(neck, FusionNeck) and neck is not old
@@ -122,7 +124,7 @@ def test_a_pruned_neck_keeps_the_momentum_of_what_survives():
 def test_connection_weights_train_under_the_optimizer_their_strategy_declares():
     """ARD's means and log-variances: their own Adam at the declared rate, no weight decay,
     on the detector's schedule; the detector's SGD does not hold them."""
-    trainer = _trainer(hooks="ard", steps=4)
+    trainer = _trainer(strategy="ard", steps=4)
     detector, connections = trainer.optimizers
     weights = {id(p) for p in trainer.model.backbone.neck.weights.parameters()}
     assert {id(p) for g in connections.param_groups for p in g["params"]} == weights
@@ -157,10 +159,10 @@ def test_batches_depend_only_on_seed_and_step():
     assert list(StepBatches(10, 3, seed=6, start=0, stop=7)) != whole
 
 
-class NaNAtStepTwo(TrainHooks):
+class NaNAtStepTwo(PruningStrategy):
     """A penalty that turns into NaN at step 2."""
 
-    def loss(self, model, step):
+    def penalty(self, neck, step):
         return torch.tensor(float("nan") if step == 2 else 0.0)
 
 
@@ -171,3 +173,16 @@ def test_a_loss_that_is_no_longer_finite_stops_training_and_keeps_the_checkpoint
     with pytest.raises(TrainingError, match=r"step 2: the loss is not finite \(loss nan"):
         trainer.fit()
     assert (tmp_path / "checkpoint.pt").read_bytes() == saved
+
+
+def test_a_checkpoint_from_before_the_trainer_took_the_runner_still_resumes(tmp_path):
+    """Checkpoints once stored the runner's state under ``hooks``: read as ``runner``."""
+    first = _trainer(tmp_path, "ard", steps=3)
+    first.fit(stop=2)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    state["hooks"] = state.pop("runner")
+    torch.save(state, tmp_path / "checkpoint.pt")
+    resumed = _trainer(tmp_path, "ard", steps=3)
+    resumed.load_checkpoint()
+    assert resumed.step == 2
+    assert resumed.runner.history.to_dict() == first.runner.history.to_dict()

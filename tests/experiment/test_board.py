@@ -25,7 +25,7 @@ def test_a_run_shows_its_losses_connections_criterion_architecture_and_ap(experi
     )
     board.Reload()
     tags = board.Tags()
-    for tag in ("train/loss", "train/loss_hooks", "train/lr", "connections/active"):
+    for tag in ("train/loss", "train/loss_penalty", "train/lr", "connections/active"):
         assert [event.step for event in board.Scalars(tag)] == [1, 2, 3], tag
     assert [event.value for event in board.Scalars("connections/active")] == [63, 63, 63]
     assert [event.step for event in board.Histograms("connections/scores")] == [1, 2, 3]

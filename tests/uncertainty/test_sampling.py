@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from archsearch.detection.profiles import detector_from_profile
-from archsearch.detection.pruning import strategy_setup
 from archsearch.errors import ConfigError
+from archsearch.strategies import strategy_runner
 from archsearch.uncertainty import detections_per_pass, draw_weights, sampled_detections
 from tests.detection import TINY
 from tests.uncertainty.conftest import FAMILIES, variational_detector
@@ -71,7 +71,7 @@ def test_draws_are_seeded_and_leave_torch_rng_alone():
 
 @pytest.mark.parametrize("strategy", ["dense", "lasso"])
 def test_deterministic_strategy_cannot_be_sampled(strategy, scenes):
-    _, weights = strategy_setup(strategy, {}, "dense", TINY.levels, steps=10, train_images=4)
+    weights = strategy_runner(strategy, {}, "dense", TINY.levels, 10, 4).make_weights()
     model = detector_from_profile(TINY, "faster_rcnn", "dense", 4, weights)
     from archsearch.uncertainty import variational_weights
 
