@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from archsearch.detection import distributed
 from archsearch.detection.board import Board, open_board
+from archsearch.detection.optimizers import connection_optimizer, swap_neck_parameters
 from archsearch.errors import ConfigError, GraphError, TrainingError
 from archsearch.graph import from_dict, to_dict
 from archsearch.io import atomic_write, atomic_write_text
@@ -46,7 +47,6 @@ from archsearch.neck import FusionNeck
 from archsearch.progress import progress
 from archsearch.strategies import StrategyRunner
 from archsearch.strategies.base import PruningStrategy
-from archsearch.strategies.optim import connection_optimizer, swap_neck_parameters
 
 SCHEDULES = ("cosine", "step", "constant")
 

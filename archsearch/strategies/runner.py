@@ -18,8 +18,9 @@ other training loop calls::
         optimizer.zero_grad()
 
 The runner never touches the optimizer: the loop owns it, builds the connection weights'
-one as the strategy declares (`connection_optimizer`), and keeps it going across prunings
-(`swap_neck_parameters` keeps the momentum of every surviving connection).
+one as the strategy declares, and keeps it going across prunings (both in
+`archsearch.detection.optimizers`, beside the trainer: `connection_optimizer`, and
+`swap_neck_parameters`, which keeps the momentum of every surviving connection).
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 import torch
 
+from archsearch.detection.optimizers import connection_optimizer
 from archsearch.graph import dense
 from archsearch.neck import FusionNeck, backbone_shapes
 from archsearch.strategies import create_strategy
-from archsearch.strategies.optim import connection_optimizer
 from archsearch.weights import (
     ConnectionWeights,
     DeterministicWeights,

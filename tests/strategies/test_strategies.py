@@ -164,9 +164,9 @@ def test_priors_recover_the_planted_signal_levels(name, knobs, most_noise):
 
 
 def test_optimizer_state_follows_the_surviving_connections():
+    from archsearch.detection.optimizers import swap_neck_parameters
     from archsearch.graph import dense, select_top
     from archsearch.neck import FusionNeck
-    from archsearch.strategies.optim import swap_neck_parameters
 
     torch.manual_seed(0)
     neck = FusionNeck(dense(), [4, 4, 4], 4)
@@ -190,9 +190,9 @@ def test_optimizer_state_follows_the_surviving_connections():
 def test_optimizer_state_of_a_shared_parameter_carries_over_whole():
     """The horseshoe's global scale belongs to every connection: its Adam state survives a
     pruning round as it is, while the local scales' state follows the kept connections."""
+    from archsearch.detection.optimizers import swap_neck_parameters
     from archsearch.graph import dense, select_top
     from archsearch.neck import FusionNeck
-    from archsearch.strategies.optim import swap_neck_parameters
     from archsearch.weights import Horseshoe
 
     torch.manual_seed(0)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from archsearch.detection.optimizers import connection_optimizer, swap_neck_parameters
 from archsearch.graph import dense, input_name
 from archsearch.neck import FusionNeck, backbone_shapes
 from archsearch.strategies import PruningStrategy, StrategyRunner
-from archsearch.strategies.optim import connection_optimizer, swap_neck_parameters
 from archsearch.weights import DeterministicWeights
 
 CHANNELS = 8
