@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from archsearch.cli import positive, whole
+from archsearch.data.sources import data_description
 from archsearch.detection.evaluate import evaluate
 from archsearch.detection.train import checkpoint_fits, read_checkpoint, restore_neck
 from archsearch.errors import ConfigError
@@ -82,7 +83,12 @@ class RunConfig:
             strategy=self.strategy,
             seed=self.seed,
             train=self.profile,
-            data=data_source(self),
+            data=data_description(
+                self.data,
+                self.images,
+                self.data_seed,
+                (self.train_images, self.train_annotations, self.val_images, self.val_annotations),
+            ),
             images=None,
             params=dict(self.strategy_params),
             overrides={**self.profile_settings, **given},
@@ -195,20 +201,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"config file {path}: unknown setting {unknown[0]!r}")
     return settings
-
-
-def data_source(run: RunConfig) -> dict[str, Any]:
-    """The run's data as the description experiment files use (`data.train_and_val`)."""
-    if run.data:
-        kind = run.data.removeprefix("digits-")
-        if kind == run.data:
-            raise ConfigError(f"unknown data set {run.data!r}; use digits-<profile> or COCO files")
-        return {"digits": {"profile": kind, "images": run.images, "seed": run.data_seed}}
-    paths = (run.train_images, run.train_annotations, run.val_images, run.val_annotations)
-    if not all(paths):
-        raise ConfigError("without --data, give --train-images/-annotations and --val-*")
-    images, train, val_images, val = paths
-    return {"coco": {"images": images, "train": train, "val": val, "val_images": val_images}}
 
 
 def _train(args: argparse.Namespace) -> None:

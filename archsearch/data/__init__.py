@@ -10,7 +10,7 @@ from archsearch.data.digits import (
     scenes_dir,
 )
 from archsearch.data.scenes import ScaleProfile
-from archsearch.data.sources import train_and_val
+from archsearch.data.sources import data_description, train_and_val
 
 __all__ = [
     "PROFILES",
@@ -19,6 +19,7 @@ __all__ = [
     "ScaleProfile",
     "cached_digit_scenes",
     "collate",
+    "data_description",
     "default_data_dir",
     "load_annotations",
     "make_digit_scenes",

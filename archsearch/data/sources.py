@@ -6,7 +6,8 @@
     {"coco": {..., "val_images": DIR}}                         validation images elsewhere
 
 `train_and_val` turns a description into the two data sets, so both front ends load data
-through one function and name the same fields in their errors.
+through one function and name the same fields in their errors; `data_description` makes one
+from a command line's flags.
 """
 
 from __future__ import annotations
@@ -20,6 +21,26 @@ from archsearch.data.digits import PROFILES, cached_digit_scenes
 from archsearch.errors import DataError
 
 DEFAULT_IMAGES = 2000
+
+
+def data_description(
+    data: str | None,
+    images: int = DEFAULT_IMAGES,
+    seed: int = 0,
+    coco: tuple[str | None, str | None, str | None, str | None] = (None, None, None, None),
+) -> dict[str, Any]:
+    """The description of a data set named as a command line names it: ``digits-<profile>``
+    (``images`` scenes from ``seed``), or, with ``data`` empty, the COCO files ``coco``
+    (training images, training annotations, validation images, validation annotations)."""
+    if data:
+        profile = data.removeprefix("digits-")
+        if profile == data:
+            raise DataError(f"unknown data set {data!r}; use digits-<profile> or COCO files")
+        return {"digits": {"profile": profile, "images": images, "seed": seed}}
+    if not all(coco):
+        raise DataError("without --data, give --train-images/-annotations and --val-*")
+    train_images, train, val_images, val = coco
+    return {"coco": {"images": train_images, "train": train, "val": val, "val_images": val_images}}
 
 
 def train_and_val(

@@ -208,3 +208,20 @@ def test_a_coco_source_loads_both_splits_and_may_keep_val_images_apart(scenes, t
         train_and_val({"coco": source}, 128)
     with pytest.raises(DataError, match="neither 'digits' nor 'coco'"):
         train_and_val({"cocoa": source}, 128)
+
+
+def test_a_command_lines_data_flags_describe_a_data_set():
+    from archsearch.data import data_description
+    from archsearch.errors import DataError
+
+    assert data_description("digits-small", 600, 3) == {
+        "digits": {"profile": "small", "images": 600, "seed": 3}
+    }
+    files = ("train/", "train.json", "val/", "val.json")
+    assert data_description(None, coco=files) == {
+        "coco": {"images": "train/", "train": "train.json", "val": "val.json", "val_images": "val/"}
+    }
+    with pytest.raises(DataError, match="unknown data set 'mnist'"):
+        data_description("mnist")
+    with pytest.raises(DataError, match="without --data"):
+        data_description("", coco=(*files[:3], None))
