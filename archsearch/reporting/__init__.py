@@ -2,9 +2,11 @@
 
 `load_records` reads a folder of run records, `records_frame` flattens them, `table1`,
 `table3`, `table4` lay them out as the paper does, the figure functions draw graphs and
-histories, and `write_report` assembles all of it with an index.
+histories, `curves_figure` and `count_gaps` show AP against the connections kept, and
+`write_report` assembles all of it with an index.
 """
 
+from archsearch.reporting.curves import count_gaps, curves_figure
 from archsearch.reporting.figures import (
     active_connections_figure,
     architecture_figure,
@@ -31,6 +33,8 @@ __all__ = [
     "Table",
     "active_connections_figure",
     "architecture_figure",
+    "count_gaps",
+    "curves_figure",
     "draw_architecture",
     "final_means",
     "is_variational",

@@ -129,7 +129,7 @@ def _check(data: dict, spec: dict, source: str, prefix: str, optional: bool) -> 
 
 def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per run (row ``i`` is ``records[i]``), flat columns: settings, every metric,
-    size, speed.
+    size, speed; ``target`` and ``model_params`` (`archsearch.reporting.curves`).
 
     Metrics below zero are COCOeval's "no ground truth to score" marker (e.g. APL on a data
     set without large objects) and become NaN, so they never enter a mean. ``variational``
@@ -153,6 +153,7 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             "seed": settings["seed"],
             "strategy_params": _params_text(settings.get("strategy_params") or {}),
             "variational": is_variational(record),
+            **_budget(settings),
         }
         for name in metric_names:
             value = record["metrics"].get(name)
@@ -179,6 +180,18 @@ def uncertainty_columns(record: dict[str, Any]) -> dict[str, float]:
     }
     columns["box_variance"] = _number(uncertainty.get("mean_box_variance"))
     return columns
+
+
+def _budget(settings: dict[str, Any]) -> dict[str, Any]:
+    """A run's ``target`` (NaN without one) and its model's parameters apart from it (and
+    from random pruning's ``seed``: its draws are one model), as `archsearch.reporting.curves`
+    groups runs."""
+    params = settings.get("strategy_params") or {}
+    target = params.get("target")
+    whole = isinstance(target, int | float) and not isinstance(target, bool)
+    left_out = {"target", "seed"} if settings["strategy"] == "random" else {"target"}
+    model = {key: value for key, value in params.items() if key not in left_out}
+    return {"target": float(target) if whole else math.nan, "model_params": _params_text(model)}
 
 
 def _params_text(params: dict[str, Any]) -> str:

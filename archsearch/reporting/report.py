@@ -4,6 +4,8 @@ Layout of ``out_dir``::
 
     index.md                     every file below, tables inline, figures as images
     tables/table{1,2,3,4}.{md,tex,csv}
+    tables/count_gaps.{md,tex,csv}  where a model ran at several targets
+    figures/count-curves/ap-against-{connections,neck-latency}.{png,svg}
     figures/<experiment>-<profile>/architecture-<run>.{png,svg}
     figures/<experiment>-<profile>/active-connections.{png,svg}
     figures/<experiment>-<profile>/posterior-means-<run>.{png,svg}
@@ -27,6 +29,7 @@ import pandas as pd
 
 from archsearch.errors import ConfigError
 from archsearch.io import atomic_write_text
+from archsearch.reporting.curves import REFERENCE, count_gaps, curves_figure, has_curves
 from archsearch.reporting.figures import (
     active_connections_figure,
     architecture_figure,
@@ -61,7 +64,8 @@ def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Pat
 
     Table 1 needs several necks, Table 3 several strategies on the dense graph, Table 4 a
     prior beyond the paper's ARD and FullARD, Table 2 runs scored on sampled networks (an
-    experiment's ``samples``).
+    experiment's ``samples``); a model run at several targets adds the count curves and,
+    beside random pruning, their paired gaps (`archsearch.reporting.curves`).
     Figures: an architecture per model, the active connections of every strategy per
     experiment, and the posterior means of each variational model.
     """
@@ -84,6 +88,12 @@ def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Pat
                 _links(paths, out_dir),
                 "",
             ]
+        if has_curves(rows):
+            folder = out_dir / "figures" / f"count-curves{suffix}"
+            for x, title in (("connections", "connections"), ("inference_ms", "neck latency")):
+                paths = save_figure(curves_figure(rows, x), folder / slug(f"ap-against-{title}"))
+                written += paths
+                index += [f"![AP against {title}]({paths[0].relative_to(out_dir)})", ""]
     index += ["## Figures", ""]
     for (experiment, profile), rows in frame.groupby(["experiment", "profile"], sort=True):
         folder = out_dir / "figures" / slug(f"{experiment}-{profile}")
@@ -111,6 +121,8 @@ def supported_tables(frame: pd.DataFrame) -> list[Table]:
         tables.append(table4(frame))
     if "box_variance" in frame and frame["box_variance"].notna().any():
         tables.append(table2(frame))
+    if has_curves(frame) and (frame["strategy"] == REFERENCE).any():
+        tables.append(count_gaps(frame))
     return tables
 
 

@@ -201,7 +201,7 @@ def _summarize(name: str, caption: str, rows: pd.DataFrame, columns: dict[str, s
             f"{name}: records mix profiles/data sets "
             f"{sorted(map(tuple, settings.to_numpy()))}; report one at a time"
         )
-    rows = in_paper_order(labelled(_headline(rows)))
+    rows = in_paper_order(labelled(headline(rows)))
     numbers, display = _cells(rows.groupby(INDEX, sort=False), columns)
     return Table(name, caption, display, numbers)
 
@@ -220,7 +220,7 @@ def _cells(groups: DataFrameGroupBy, columns: dict[str, str]) -> tuple[pd.DataFr
     return numbers, display
 
 
-def _headline(rows: pd.DataFrame) -> pd.DataFrame:
+def headline(rows: pd.DataFrame) -> pd.DataFrame:
     """Mask AP in place of box AP for the runs that have it (Mask R-CNN)."""
     rows = rows.copy()
     for metric in METRICS:
