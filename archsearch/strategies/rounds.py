@@ -45,16 +45,7 @@ def threshold_knobs(criteria: tuple[str, ...], rounds: int) -> tuple[HyperParame
             log=True,
             minimum=0.0,
         ),
-        HyperParameter(
-            "prune_start",
-            0.3,
-            "first round, as a fraction of training",
-            0.1,
-            0.8,
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        HyperParameter("rounds", rounds, "pruning rounds", low=1, high=8, minimum=1, integer=True),
+        *_schedule(prune_start=0.3, earliest=0.1, rounds=rounds),
         TARGET,
     )
 
@@ -63,11 +54,18 @@ def round_knobs(prune_start: float, rounds: int) -> tuple[HyperParameter, ...]:
     """The hyper-parameters `RoundsToTarget` reads, with these defaults."""
     return (
         HyperParameter("target", 9, "connections to keep", minimum=1, integer=True),
+        *_schedule(prune_start, earliest=0.2, rounds=rounds),
+    )
+
+
+def _schedule(prune_start: float, earliest: float, rounds: int) -> tuple[HyperParameter, ...]:
+    """``prune_start`` (tuned from ``earliest`` to 0.8 of training) and ``rounds``."""
+    return (
         HyperParameter(
             "prune_start",
             prune_start,
             "first round, as a fraction of training",
-            0.2,
+            earliest,
             0.8,
             minimum=0.0,
             maximum=1.0,

@@ -12,7 +12,7 @@ import torch
 
 from archsearch.strategies.base import Decision, HyperParameter
 from archsearch.strategies.registry import register_strategy
-from archsearch.strategies.rounds import RoundsToTarget
+from archsearch.strategies.rounds import RoundsToTarget, round_knobs
 from archsearch.strategies.scoring import as_scores
 
 
@@ -34,17 +34,7 @@ class Taylor(RoundsToTarget):
     """
 
     hyperparameters = (
-        HyperParameter("target", 9, "connections to keep", minimum=1, integer=True),
-        HyperParameter(
-            "prune_start",
-            0.5,
-            "first round, as a fraction of training",
-            0.2,
-            0.8,
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        HyperParameter("rounds", 4, "pruning rounds", low=1, high=8, minimum=1, integer=True),
+        *round_knobs(prune_start=0.5, rounds=4),
         HyperParameter(
             "window",
             0.1,
