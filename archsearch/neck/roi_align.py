@@ -155,7 +155,7 @@ class MultiScaleRoIAlign(poolers.MultiScaleRoIAlign):
             return features[0].new_zeros(shape)
         levels = self.map_levels(boxes) if len(features) > 1 else torch.zeros_like(rois[:, 0])
         # Every level's bins side by side, so that one gather puts the RoIs in their order.
-        # A box of no area maps to no level; torchvision pools zeros for it, and so do we.
+        # A box whose size is not a number maps to no level: torchvision pools zeros for it.
         parts, slots, offset = [], torch.full_like(rois[:, 0], -1, dtype=torch.long), 0
         for level, (feature, scale) in enumerate(zip(features, self.scales, strict=True)):
             chosen = torch.where(levels == level)[0]
@@ -168,6 +168,8 @@ class MultiScaleRoIAlign(poolers.MultiScaleRoIAlign):
             offset += bins.shape[2]
             parts.append(bins.to(features[0].dtype))
         unpooled = slots < 0
+        if unpooled.all():
+            return features[0].new_zeros(shape)
         if unpooled.any():
             slots[unpooled] = offset
             parts.append(features[0].new_zeros((*parts[0].shape[:2], 1, parts[0].shape[3])))

@@ -1,5 +1,7 @@
 """The grid-sample RoIAlign against torchvision's kernel, forward and backward, in float64."""
 
+import math
+
 import pytest
 import torch
 from torchvision.ops import MultiScaleRoIAlign as TorchvisionPooler
@@ -119,3 +121,17 @@ def test_the_pooler_infers_with_torchvision_op(monkeypatch):
     with torch.no_grad():
         pooler(maps, boxes, shapes)
     assert len(calls) == len(names)
+
+
+def test_boxes_of_no_level_pool_zeros_as_torchvision_does():
+    """A box of no size is pooled on the lowest level; one whose size is not a number on
+    none, as zeros: alone, or beside others."""
+    names, maps, _, shapes = _pooler_inputs(torch.Generator().manual_seed(3))
+    point = torch.tensor([[5.0, 5.0, 5.0, 5.0]], dtype=torch.float64)
+    broken = torch.tensor([[math.nan, 5.0, 9.0, 9.0]], dtype=torch.float64)
+    ours = MultiScaleRoIAlign(names, 7, 2, canonical_scale=64)
+    theirs = TorchvisionPooler(names, 7, 2, canonical_scale=64)
+    for boxes, pooled in (([broken, broken], [False, False]), ([point, broken], [True, False])):
+        expected, actual = theirs(maps, boxes, shapes), ours(maps, boxes, shapes)
+        torch.testing.assert_close(actual, expected)
+        assert [bool(rows.any()) for rows in actual] == pooled
