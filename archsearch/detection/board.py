@@ -2,7 +2,7 @@
 
 Optional (``pip install -e ".[tensorboard]"``): without it `open_board` gives None and a run
 writes what it always wrote. With it, a run writes ``OUT/tensorboard/``: its losses and
-learning rate every step, what its strategy sees (`Board.log_strategy`: active connections,
+learning rate every step, what its strategy sees (`Board.strategy_values`: active connections,
 the pruning criterion's histogram, the architecture at the start and at each pruning round)
 and its AP at each evaluation, so that ``tensorboard --logdir runs/`` shows every run of a
 study.
@@ -34,9 +34,12 @@ class Board:
         self.writer = SummaryWriter(str(folder / BOARD), purge_step=purge_step or None)
         self._drawn: tuple[str, ...] | None = None  # the connections last drawn
 
-    def log_strategy(self, runner: StrategyRunner, neck: FusionNeck, step: int) -> None:
-        """Active connections, the strategy's scores (its criterion) and, when the neck
-        changed since last drawn (the start, a pruning round), its architecture."""
+    def strategy_values(
+        self, runner: StrategyRunner, neck: FusionNeck, step: int
+    ) -> dict[str, Any]:
+        """What `log` shows of the strategy: active connections, its scores (its criterion)
+        and, when the neck changed since last drawn (the start, a pruning round), its
+        architecture."""
         values: dict[str, Any] = {"connections/active": len(neck.graph.connection_ids)}
         scores = runner.strategy.scores(neck)
         if scores is not None:
@@ -52,7 +55,7 @@ class Board:
                 runner.initial_graph, neck.graph, weights, title
             )
             self._drawn = neck.graph.connection_ids
-        self.log(values, step)
+        return values
 
     def log(self, values: Mapping[str, Any], step: int) -> None:
         """Numbers as scalars, tensors of several values as histograms, matplotlib figures

@@ -330,9 +330,10 @@ class Trainer:
         board = self.board()
         if board is not None:
             losses = {f"train/{k}": v for k, v in record.items() if k not in ("step", "time")}
-            board.log(losses, self.step)
             if self.runner is not None:
-                board.log_strategy(self.runner, self.model.backbone.neck, self.step)
+                neck = self.model.backbone.neck
+                losses.update(board.strategy_values(self.runner, neck, self.step))
+            board.log(losses, self.step)
 
     def board(self) -> Board | None:
         """The run's TensorBoard files (`archsearch.detection.board`), opened at the first
