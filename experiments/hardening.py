@@ -46,17 +46,17 @@ def _experiment(**changes) -> str:
     config = {
         "name": "bad",
         "detectors": ["faster_rcnn"],
-        "data": {"digits": {"profile": "mixed", "images": 20}},
+        "data": {"digits": {"layout": "mixed", "scenes": 20}},
         "runs": [{"strategy": "dense"}],
-        "profiles": {"quick": {"train": "quick", "seeds": [0], "overrides": {"steps": 1}}},
+        "presets": {"quick": {"profile": "quick", "seeds": [0], "overrides": {"steps": 1}}},
     }
     config.update(changes)
     return json.dumps(config)  # JSON is YAML
 
 
-def _profile(**overrides) -> str:
-    section = {"train": "quick", "seeds": [0], "overrides": {"steps": 1, **overrides}}
-    return _experiment(profiles={"quick": section})
+def _preset(**overrides) -> str:
+    section = {"profile": "quick", "seeds": [0], "overrides": {"steps": 1, **overrides}}
+    return _experiment(presets={"quick": section})
 
 
 def _run(**run) -> str:
@@ -181,7 +181,7 @@ case("coco", "binary JSON", ["data", "info", "g.bin"], write("g.bin", bytes(rang
 # -- experiment files (YAML) -----------------------------------------------------------------
 RUN = ["run", "e.yaml", "--root", "runs"]
 BASE_YAML = (
-    "name: bad\ndata: {digits: {profile: mixed, images: 20}}\nprofiles: {quick: {train: quick}}\n"
+    "name: bad\ndata: {digits: {layout: mixed, scenes: 20}}\npresets: {quick: {profile: quick}}\n"
 )
 for name, content in [
     ("alias bomb under samples", f"description: &g x\n{BOMB}samples: *g\n{BASE_YAML}runs: []\n"),
@@ -189,19 +189,20 @@ for name, content in [
         "alias bomb in params",
         f"{BOMB}{BASE_YAML}runs: [{{strategy: ard, params: {{target: *g}}}}]\n",
     ),
-    ("steps: ten", _profile(steps="ten")),
-    ("seeds: abc", _experiment(profiles={"quick": {"train": "quick", "seeds": "abc"}})),
+    ("steps: ten", _preset(steps="ten")),
+    ("seeds: abc", _experiment(presets={"quick": {"profile": "quick", "seeds": "abc"}})),
     ("rounds: many", _run(strategy="ard", params={"rounds": "many"})),
-    ("steps: -5", _profile(steps=-5)),
+    ("steps: -5", _preset(steps=-5)),
     ("target: -3", _run(strategy="ard", params={"target": -3})),
-    ("batch_size: 0", _profile(batch_size=0)),
-    ("unknown digit profile", _experiment(data={"digits": {"profile": "nosuch"}})),
+    ("batch_size: 0", _preset(batch_size=0)),
+    ("unknown digit layout", _experiment(data={"digits": {"layout": "nosuch"}})),
+    ("an old key", _experiment(data={"digits": {"profile": "mixed"}})),
     ("prune_start 5, rounds 0, threshold -1", _run(strategy="ard", params={"prune_start": 5.0})),
     ("rounds 0", _run(strategy="ard", params={"rounds": 0})),
     ("threshold -1", _run(strategy="ard", params={"threshold": -1})),
     ("unknown key", _experiment(runz=[])),
     ("runs is a string", _experiment(runs="dense")),
-    ("profiles is a list", _experiment(profiles=[1])),
+    ("presets is a list", _experiment(presets=[1])),
     ("unknown strategy", _run(strategy="nope")),
     ("unknown criterion", _run(strategy="ard", params={"criterion": "median"})),
     ("negative connection_lr", _run(strategy="ard", params={"connection_lr": -0.1})),
@@ -215,7 +216,7 @@ case("yaml", "missing file", ["run", "nope.yaml", "--root", "runs"])
 # -- command-line flags ----------------------------------------------------------------------
 TRAIN = ["train", "--out", "new"]
 for name, extra in [
-    ("--images 0", ["--images", "0"]),
+    ("--scenes 0", ["--scenes", "0"]),
     ("--base-lr nan", ["--base-lr", "nan"]),
     ("--checkpoint-every -1", ["--checkpoint-every", "-1"]),
     ("--num-workers -1", ["--num-workers", "-1"]),
@@ -317,9 +318,9 @@ def archsearch(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Co
 def prepare_base(base: Path, env: dict[str, str]) -> None:
     """A trained tiny run, a graph and a COCO folder: what the cases break."""
     commands = [
-        ["train", "--out", "run", "--images", "20", "--steps", "1", "--set", "channels=16"],
+        ["train", "--out", "run", "--scenes", "20", "--steps", "1", "--set", "channels=16"],
         ["graph", "build", "dense", "--out", "graph.json"],
-        ["data", "make", "--images", "10", "--out", "coco"],
+        ["data", "make", "--scenes", "10", "--out", "coco"],
     ]
     for command in commands:
         done = archsearch(command, base, env)

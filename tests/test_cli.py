@@ -86,7 +86,7 @@ def test_errors_are_one_line_with_exit_2(tmp_path, capsys):
         (["train", "--checkpoint-every", "-1"], "argument --checkpoint-every: -1 is below 0"),
         (["train", "--num-workers", "-1"], "argument --num-workers: -1 is below 0"),
         (["train", "--steps", "ten"], "argument --steps: 'ten' is not a whole number"),
-        (["train", "--images", "0"], "data.digits.images: 0 is not a whole number >= 1"),
+        (["train", "--scenes", "0"], "data.digits.scenes: 0 is not a whole number >= 1"),
         (["train", "--set", "channels=abc"], "channels 'abc' must be a whole number >= 1"),
         (["train", "--set", "batch_size=0"], "batch_size 0 must be a whole number >= 1"),
         (["train", "--strategy", "ard", "--param", "target=abc"], "target: 'abc' is not a number"),

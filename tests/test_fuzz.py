@@ -111,7 +111,7 @@ def test_malformed_graphs(tmp_path, capsys, seed):
 
 @pytest.fixture(scope="module")
 def coco(tmp_path_factory):
-    scenes = make_digit_scenes(tmp_path_factory.mktemp("d") / "s", "mixed", images=6, seed=0)
+    scenes = make_digit_scenes(tmp_path_factory.mktemp("d") / "s", "mixed", scenes=6, seed=0)
     return scenes, json.loads(scenes.train_json.read_text())
 
 
@@ -138,5 +138,5 @@ def test_malformed_experiment_files(tmp_path, capsys, monkeypatch, seed):
             content = yaml.safe_dump(json.loads(content))
     path = tmp_path / "experiment.yaml"
     _write(path, content)
-    argv = ["run", str(path), "--profile", "tiny", "--root", str(tmp_path / "runs")]
+    argv = ["run", str(path), "--preset", "tiny", "--root", str(tmp_path / "runs")]
     _refused_cleanly_or_accepted(tmp_path, argv, capsys)

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from archsearch.cli import whole
-from archsearch.data import PROFILES, CocoDetection, make_digit_scenes, scenes_dir
+from archsearch.data import CocoDetection, make_digit_scenes, scenes_dir
+from archsearch.data.digits import LAYOUTS
 from archsearch.errors import DataError
 
 COCO_AREAS = (32**2, 96**2)  # COCO's small / medium / large thresholds, in pixels²
@@ -19,8 +20,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     actions = data.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     make = actions.add_parser("make", help="generate digit scenes in COCO format")
-    make.add_argument("--profile", choices=list(PROFILES), default="mixed")
-    make.add_argument("--images", type=whole(1), default=2000)
+    make.add_argument(
+        "--layout", choices=list(LAYOUTS), default="mixed", help="what the scenes hold"
+    )
+    make.add_argument("--scenes", type=whole(1), default=2000, help="images to generate")
     make.add_argument("--seed", type=whole(0), default=0)
     make.add_argument("--image-size", type=whole(1), default=128)
     make.add_argument("--out", type=Path, help="default: the cache folder under $ARCHSEARCH_DATA")
@@ -35,10 +38,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _make(args: argparse.Namespace) -> None:
-    out = args.out or scenes_dir(args.profile, args.images, args.seed, args.image_size)
-    scenes = make_digit_scenes(out, args.profile, args.images, args.seed, args.image_size)
-    print(scenes.root)
-    for name, split in (("train", scenes.train()), ("val", scenes.val())):
+    out = args.out or scenes_dir(args.layout, args.scenes, args.seed, args.image_size)
+    made = make_digit_scenes(out, args.layout, args.scenes, args.seed, args.image_size)
+    print(made.root)
+    for name, split in (("train", made.train()), ("val", made.val())):
         print(f"  {name}: {len(split)} images, {len(split.coco.anns)} annotations")
 
 

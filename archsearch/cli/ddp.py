@@ -28,14 +28,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     ddp.add_argument("experiment", type=Path, help="experiments/NAME.yaml")
     ddp.add_argument("--run", help="run id (see `archsearch runs list`); needed if several")
-    ddp.add_argument("--profile", default="quick", help="demo, quick or paper (default quick)")
+    ddp.add_argument(
+        "--preset", default="quick", help="the file's preset: demo, quick or paper (default quick)"
+    )
     ddp.add_argument("--out", type=Path, required=True, help="folder of the run")
     ddp.set_defaults(func=_ddp)
 
 
 def _ddp(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-    runs = expand_runs(load_experiment(args.experiment), args.profile)
+    runs = expand_runs(load_experiment(args.experiment), args.preset)
     chosen = [r for r in runs if r.id == args.run] if args.run else runs
     if len(chosen) != 1:
         known = ", ".join(r.id for r in runs)
@@ -45,7 +47,7 @@ def _ddp(args: argparse.Namespace) -> None:
     try:
         record = execute(chosen[0], args.out, progress=distributed.is_main())
         if distributed.is_main():
-            atomic_write_text(args.out / "record.json", json.dumps(record, indent=1))
-            print(f"{record['run']}: AP {record['metrics']['AP']:.3f} -> {args.out}")
+            atomic_write_text(args.out / "record.json", json.dumps(record.to_dict(), indent=1))
+            print(f"{record.run}: AP {record.metrics['AP']:.3f} -> {args.out}")
     finally:
         distributed.teardown()

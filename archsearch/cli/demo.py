@@ -24,7 +24,7 @@ EXPERIMENT = Path("experiments/demo.yaml")
 def register(subcommands: argparse._SubParsersAction) -> None:
     demo = subcommands.add_parser("demo", help="run the main job on the embedded default")
     demo.add_argument("--experiment", type=Path, default=EXPERIMENT, help=f"default: {EXPERIMENT}")
-    demo.add_argument("--profile", default="quick", help="the experiment's profile (quick)")
+    demo.add_argument("--preset", default="quick", help="the experiment file's preset (quick)")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
     worker_option(demo)
     demo.set_defaults(func=_demo)
@@ -39,9 +39,9 @@ def _demo(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     started, cpu = time.perf_counter(), _cpu_seconds()
     root = args.out / "runs"
-    command = ["run", str(args.experiment), "--profile", args.profile, "--root", str(root)]
-    with Workers(args.experiment, args.profile, None, None, args.workers, [*command, "--quiet"]):
-        study = run_experiment(args.experiment, args.profile, root=root)
+    command = ["run", str(args.experiment), "--preset", args.preset, "--root", str(root)]
+    with Workers(args.experiment, args.preset, None, None, args.workers, [*command, "--quiet"]):
+        study = run_experiment(args.experiment, args.preset, root=root)
     runs = time.perf_counter() - started
     cores = (_cpu_seconds() - cpu) / runs
     report = args.out / "report"

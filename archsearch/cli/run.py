@@ -25,8 +25,10 @@ from archsearch.experiment.study import export_records, trials_table
 def register(subcommands: argparse._SubParsersAction) -> None:
     run = subcommands.add_parser("run", help="run an experiment file's runs (an Optuna study)")
     run.add_argument("experiment", type=Path, help="experiments/NAME.yaml")
-    run.add_argument("--profile", default="quick", help="demo, quick or paper (default quick)")
-    run.add_argument("--seeds", type=whole(1), help="override the profile's seeds with 0..N-1")
+    run.add_argument(
+        "--preset", default="quick", help="the file's preset: demo, quick or paper (default quick)"
+    )
+    run.add_argument("--seeds", type=whole(1), help="override the preset's seeds with 0..N-1")
     _storage_options(run)
     worker_option(run)
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -68,14 +70,14 @@ def worker_option(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-    command = ["run", str(args.experiment), "--profile", args.profile, "--quiet"]
+    command = ["run", str(args.experiment), "--preset", args.preset, "--quiet"]
     command += ["--root", str(args.root), "--heartbeat", str(args.heartbeat)]
     command += ["--seeds", str(args.seeds)] if args.seeds else []
     command += ["--storage", args.storage] if args.storage else []
-    with Workers(args.experiment, args.profile, args.seeds, args.storage, args.workers, command):
+    with Workers(args.experiment, args.preset, args.seeds, args.storage, args.workers, command):
         study = run_experiment(
             args.experiment,
-            args.profile,
+            args.preset,
             args.seeds,
             args.storage,
             args.root,
@@ -96,7 +98,7 @@ class Workers:
     def __init__(
         self,
         path: Path,
-        profile: str,
+        preset: str,
         seeds: int | None,
         storage: str | None,
         count: int,
@@ -106,7 +108,7 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
         if count == 1:
             return
-        runs = len(expand_runs(load_experiment(path), profile, seeds))  # bad files fail here
+        runs = len(expand_runs(load_experiment(path), preset, seeds))  # bad files fail here
         if storage is not None and ":memory:" in storage:
             raise ConfigError(f"--workers {count}: storage {storage!r} is one process's alone")
         if count > runs:

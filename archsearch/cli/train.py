@@ -36,7 +36,7 @@ from archsearch.uncertainty import DecoderSettings, evaluate_uncertainty, variat
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class TrainSettings:
     """`archsearch train`'s settings as its flags and ``--config`` name them; `spec`: the run."""
 
     out: str = "runs/train"
@@ -45,7 +45,7 @@ class RunConfig:
     neck: str = "dense"
     strategy: str = "dense"
     data: str | None = "digits-mixed"
-    images: int = 2000
+    scenes: int = 2000
     data_seed: int = 0
     train_images: str | None = None
     train_annotations: str | None = None
@@ -77,35 +77,36 @@ class RunConfig:
         given = {name: value for name, value in schedule.items() if value is not None}
         return RunSpec(
             experiment="train",
-            profile=self.profile,
+            preset=self.profile,
             detector=self.detector,
             neck=self.neck,
             strategy=self.strategy,
             seed=self.seed,
-            train=self.profile,
+            profile=self.profile,
             data=data_description(
                 self.data,
-                self.images,
+                self.scenes,
                 self.data_seed,
                 (self.train_images, self.train_annotations, self.val_images, self.val_annotations),
             ),
-            images=None,
+            scenes=None,
             params=dict(self.strategy_params),
             overrides={**self.profile_settings, **given},
         )
 
 
-FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+FIELDS = {f.name: f for f in dataclasses.fields(TrainSettings)}
 MAPPINGS = ("profile_settings", "strategy_params")
-INTEGERS = {"images", "data_seed", "seed", "steps", "batch_size", "checkpoint_every", "num_workers"}
+RENAMED_SETTINGS = {"images": "scenes"}  # --config keys before issue 22: old -> new
+INTEGERS = {"scenes", "data_seed", "seed", "steps", "batch_size", "checkpoint_every", "num_workers"}
 HELP = {
     "out": "run folder",
     "profile": "quick (CPU, 128 px) or paper (sec. 4.1)",
     "detector": "faster_rcnn, mask_rcnn, retinanet or fcos",
     "neck": "any name of `archsearch necks` (dense, fpn, bifpn...)",
     "strategy": "pruning strategy of `archsearch strategies` (ard for eval --samples)",
-    "data": "digits-<profile> (embedded scenes); empty to use the COCO files below",
-    "images": "digit scenes to generate",
+    "data": "digits-<layout> (embedded scenes); empty to use the COCO files below",
+    "scenes": "digit scenes to generate",
     "data_seed": "seed of the digit scenes",
     "seed": "seed of initialisation and batch order",
     "steps": "optimizer steps (default: the profile's)",
@@ -167,7 +168,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=_eval)
 
 
-def resolve(args: argparse.Namespace) -> RunConfig:
+def resolve(args: argparse.Namespace) -> TrainSettings:
     """Defaults < ``--config`` file < flags given."""
     settings: dict[str, Any] = {}
     if args.config is not None:
@@ -178,7 +179,7 @@ def resolve(args: argparse.Namespace) -> RunConfig:
         ("strategy_params", "--param", args.param),
     ):
         settings[key] = {**(settings.get(key) or {}), **_assignments(items, flag)}
-    return RunConfig(**settings)
+    return TrainSettings(**settings)
 
 
 def _assignments(items: list[str], flag: str) -> dict[str, Any]:
@@ -197,6 +198,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings")
     settings = {key.replace("-", "_"): value for key, value in loaded.items()}
+    renamed = [key for key in RENAMED_SETTINGS if key in settings]
+    if renamed:
+        new = RENAMED_SETTINGS[renamed[0]]
+        raise ConfigError(f"config file {path}: setting {renamed[0]!r} is now called {new!r}")
     unknown = sorted(set(settings) - FIELDS.keys())
     if unknown:
         raise ConfigError(f"config file {path}: unknown setting {unknown[0]!r}")

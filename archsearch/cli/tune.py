@@ -39,7 +39,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     tuner.add_argument("experiment", type=Path, help="experiments/NAME.yaml")
     tuner.add_argument("--strategy", required=True, help="the strategy to tune, e.g. lasso")
     tuner.add_argument("--trials", type=whole(1), required=True, help="trials of the whole study")
-    tuner.add_argument("--profile", default="quick", help="demo, quick or paper (default quick)")
+    tuner.add_argument(
+        "--preset", default="quick", help="the file's preset: demo, quick or paper (default quick)"
+    )
     tuner.add_argument("--seed", type=whole(0), default=0, help="sampler seed; one per worker")
     tuner.add_argument(
         "--objectives",
@@ -62,7 +64,7 @@ def _tune(args: argparse.Namespace) -> None:
         raise ConfigError(f"--trials must be positive, got {args.trials}")
     objectives = parse_objectives(args.objectives)
     config = load_experiment(args.experiment)
-    base = tuned_run(config, args.profile, args.strategy)  # every config error before training
+    base = tuned_run(config, args.preset, args.strategy)  # every config error before training
     study = open_tuning_study(
         base,
         objectives,
@@ -86,7 +88,7 @@ def _tune(args: argparse.Namespace) -> None:
     options = {
         "--strategy": args.strategy,
         "--trials": args.trials,
-        "--profile": args.profile,
+        "--preset": args.preset,
         "--seed": args.seed,
         "--objectives": args.objectives,
         "--pruner": args.pruner,

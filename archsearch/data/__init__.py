@@ -2,21 +2,20 @@
 
 from archsearch.data.coco import CocoDetection, collate, load_annotations
 from archsearch.data.digits import (
-    PROFILES,
     DigitScenes,
     cached_digit_scenes,
     default_data_dir,
     make_digit_scenes,
     scenes_dir,
 )
-from archsearch.data.scenes import ScaleProfile
+from archsearch.data.scenes import ContextLayout, SceneLayout
 from archsearch.data.sources import data_description, train_and_val
 
 __all__ = [
-    "PROFILES",
     "CocoDetection",
+    "ContextLayout",
     "DigitScenes",
-    "ScaleProfile",
+    "SceneLayout",
     "cached_digit_scenes",
     "collate",
     "data_description",

@@ -1,11 +1,11 @@
 """The embedded default data set: "digit scenes", written to disk in COCO format.
 
 Handwritten digits composed onto photo textures (see `archsearch.data.scenes`), with
-instance masks. Three scale profiles stand in for the paper's data sets: ``small`` (small
+instance masks. Three layouts stand in for the paper's data sets: ``small`` (small
 objects, many per image, like Uno Cards), ``mixed`` (like COCO) and ``large`` (medium and
 large objects, few per image, like PlantDoc). A fourth, ``context``, is built so that the
-wiring matters: small digits whose category also depends on a large frame around them, a
-circle or a square, which only the deep pyramid levels see (`ContextProfile`).
+wiring matters: small digits whose category is the colour of a large frame around them,
+warm or cool, which only the deep pyramid levels see (`ContextLayout`).
 
 Scenes are read back through `CocoDetection`, so the default data takes exactly the code path
 of a real COCO-format export. Generation is seeded and deterministic (same seed, same bytes),
@@ -30,8 +30,8 @@ from pycocotools import mask as mask_utils
 
 from archsearch.data.coco import CocoDetection
 from archsearch.data.scenes import (
-    ContextProfile,
-    ScaleProfile,
+    ContextLayout,
+    SceneLayout,
     Sources,
     load_sources,
     render_context_scene,
@@ -43,18 +43,14 @@ from archsearch.progress import progress
 
 FORMAT = 2  # version of the generator; a cache written by another version is not reused
 CATEGORIES = [{"id": digit + 1, "name": str(digit)} for digit in range(10)]
-# The context profile's: digit d in a square frame is d + 1, in a circle d + 11.
-FRAMED_CATEGORIES = [
-    {"id": digit + 1 + 10 * circle, "name": f"{digit} in a {('square', 'circle')[circle]}"}
-    for circle in (0, 1)
-    for digit in range(10)
-]
+# The context layout's: a digit in a warm frame is 1, in a cool one 2.
+FRAME_CATEGORIES = [{"id": 1, "name": "in a warm frame"}, {"id": 2, "name": "in a cool frame"}]
 
-PROFILES = {
-    "small": ScaleProfile(sizes=(8, 20), objects=(4, 10)),
-    "mixed": ScaleProfile(sizes=(10, 64), objects=(2, 6)),
-    "large": ScaleProfile(sizes=(28, 80), objects=(1, 3)),
-    "context": ContextProfile(sizes=(10, 16), objects=(2, 4), max_overlap=0.1),
+LAYOUTS = {
+    "small": SceneLayout(sizes=(8, 20), objects=(4, 10)),
+    "mixed": SceneLayout(sizes=(10, 64), objects=(2, 6)),
+    "large": SceneLayout(sizes=(28, 80), objects=(1, 3)),
+    "context": ContextLayout(sizes=(10, 18), objects=(3, 6), max_overlap=0.1),
 }
 
 
@@ -63,9 +59,9 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("ARCHSEARCH_DATA", "data"))
 
 
-def scenes_dir(profile: str, images: int, seed: int, image_size: int = 128) -> Path:
+def scenes_dir(layout: str, scenes: int, seed: int, image_size: int = 128) -> Path:
     """The cache folder of one parameter set, e.g. ``data/digits-mixed-2000-s0-128``."""
-    return default_data_dir() / f"digits-{profile}-{images}-s{seed}-{image_size}"
+    return default_data_dir() / f"digits-{layout}-{scenes}-s{seed}-{image_size}"
 
 
 @dataclass(frozen=True)
@@ -101,63 +97,68 @@ class DigitScenes:
 
 def make_digit_scenes(
     out: str | Path,
-    profile: str = "mixed",
-    images: int = 2000,
+    layout: str = "mixed",
+    scenes: int = 2000,
     seed: int = 0,
     image_size: int = 128,
     val_fraction: float = 0.2,
 ) -> DigitScenes:
     """Generate digit scenes in COCO format under ``out``, or find them there already.
 
-    The first ``round(images * val_fraction)`` images form the validation split, drawn from a
-    share of the digit scans that no training image uses, so validation measures detection
-    of unseen handwriting. A folder with the same parameters is returned as it is; one with
-    other parameters is an error, never overwritten.
+    ``scenes`` images of ``layout`` (`LAYOUTS`); the first ``round(scenes * val_fraction)``
+    form the validation split, drawn from a share of the digit scans that no training image
+    uses, so validation measures detection of unseen handwriting. A folder with the same
+    parameters is returned as it is; one with other parameters is an error, never
+    overwritten.
     """
-    params = _parameters(profile, images, seed, image_size, val_fraction)
-    scenes = DigitScenes(Path(out))
-    if _cached(scenes, params):
-        return scenes
-    scenes.root.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=scenes.root.parent, prefix=f".{scenes.root.name}."))
+    params = _parameters(layout, scenes, seed, image_size, val_fraction)
+    made = DigitScenes(Path(out))
+    if _cached(made, params):
+        return made
+    made.root.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=made.root.parent, prefix=f".{made.root.name}."))
     try:
         _generate(work, params)
         (work / "manifest.json").write_text(json.dumps(params, indent=1))
         work.chmod(0o755)  # mkdtemp makes it private; the data set is not
-        _publish(work, scenes, params)
+        _publish(work, made, params)
     finally:
         shutil.rmtree(work, ignore_errors=True)  # gone after the rename, or a failed run's
-    return scenes
+    return made
 
 
 def cached_digit_scenes(
-    profile: str = "mixed", images: int = 2000, seed: int = 0, image_size: int = 128
+    layout: str = "mixed", scenes: int = 2000, seed: int = 0, image_size: int = 128
 ) -> DigitScenes:
     """`make_digit_scenes` in the cache folder of its parameters (`scenes_dir`)."""
-    out = scenes_dir(profile, images, seed, image_size)
-    return make_digit_scenes(out, profile, images, seed, image_size)
+    out = scenes_dir(layout, scenes, seed, image_size)
+    return make_digit_scenes(out, layout, scenes, seed, image_size)
 
 
 def _parameters(
-    profile: str, images: int, seed: int, image_size: int, val_fraction: float
+    layout: str, scenes: int, seed: int, image_size: int, val_fraction: float
 ) -> dict[str, Any]:
-    """The manifest of a generation, checked: everything its output depends on."""
-    if profile not in PROFILES:
-        raise DataError(f"unknown digit-scene profile {profile!r}; known: {', '.join(PROFILES)}")
-    if images < 2 or not 0 < round(images * val_fraction) < images:
+    """The manifest of a generation, checked: everything its output depends on.
+
+    Its keys are FORMAT 2's (``profile`` is the layout, ``images`` the scenes), so that the
+    caches made before the parameters were renamed stay valid.
+    """
+    if layout not in LAYOUTS:
+        raise DataError(f"unknown digit-scene layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    if scenes < 2 or not 0 < round(scenes * val_fraction) < scenes:
         raise DataError(
-            f"digit scenes: {images} images with val_fraction {val_fraction} leave a split empty"
+            f"digit scenes: {scenes} scenes with val_fraction {val_fraction} leave a split empty"
         )
     if image_size < 32:
         raise DataError(f"digit scenes: image size {image_size} is below 32 pixels")
     params = {
         "format": FORMAT,
-        "profile": profile,
-        "images": images,
+        "profile": layout,
+        "images": scenes,
         "seed": seed,
         "image_size": image_size,
         "val_fraction": val_fraction,
-        "scale": asdict(PROFILES[profile]),
+        "scale": asdict(LAYOUTS[layout]),
     }
     return json.loads(json.dumps(params))  # as the manifest reads back: tuples become lists
 
@@ -197,9 +198,9 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
     val_glyphs = round(len(order) * params["val_fraction"])
     pools = {"val": np.sort(order[:val_glyphs]), "train": np.sort(order[val_glyphs:])}
     val_images = round(params["images"] * params["val_fraction"])
-    scale = PROFILES[params["profile"]]
-    framed = isinstance(scale, ContextProfile)
-    categories = FRAMED_CATEGORIES if framed else CATEGORIES
+    scale = LAYOUTS[params["profile"]]
+    framed = isinstance(scale, ContextLayout)
+    categories = FRAME_CATEGORIES if framed else CATEGORIES
     coco = {split: {"images": [], "annotations": [], "categories": categories} for split in pools}
     numbers = itertools.count(1)  # annotation ids, unique across the splits
     (root / "images").mkdir()
@@ -207,12 +208,11 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
     for image_id in range(params["images"]):
         split = "val" if image_id < val_images else "train"
         if framed:
-            image, objects, circle = render_context_scene(
+            image, objects, cool = render_context_scene(
                 rng, sources, pools[split], scale, params["image_size"]
             )
         else:
             image, objects = render_scene(rng, sources, pools[split], scale, params["image_size"])
-            circle = False
         name = f"{image_id:06d}.png"
         Image.fromarray(image).save(root / "images" / name, compress_level=1)  # speed over size
         height, width = image.shape[:2]
@@ -221,7 +221,8 @@ def _generate(root: Path, params: dict[str, Any]) -> None:
         )
         for glyph, mask in objects:
             annotation = _annotation(next(numbers), image_id, glyph, mask, sources)
-            annotation["category_id"] += 10 * circle
+            if framed:
+                annotation["category_id"] = 1 + cool
             coco[split]["annotations"].append(annotation)
         bar.update(1)
     bar.close()

@@ -1,6 +1,6 @@
 """Experiments: an experiment file's runs as trials of an Optuna study, one run start to end.
 
-`load_experiment` reads and checks a file, `expand_runs` turns one of its profiles into
+`load_experiment` reads and checks a file, `expand_runs` turns one of its presets into
 `RunSpec`s, `run_experiment` runs them as a study (shared by any number of workers) and
 `report_study` writes the study's tables and figures; `execute` runs one `RunSpec` in a
 folder, resuming its checkpoint.

@@ -1,11 +1,13 @@
 """Experiment files: YAML in, checked `RunSpec`s out, every error naming the file and key.
 
 An experiment names its data, detectors, the runs (neck × strategy, with hyper-parameters)
-and one section per profile (``demo``, ``quick``, ``paper``) with the training profile, its
-overrides, the number of images, the seeds and, where they differ, its own data or
-detectors. ``samples: K`` also scores each run's K sampled fusion networks (Table 2's
-decoders, `archsearch.uncertainty`). This module is the one place where configuration
-becomes objects; nothing deeper in the library reads YAML.
+and its presets (``demo``, ``quick``, ``paper``), one section each: the training profile
+(`archsearch.detection.profiles`), its overrides, the number of digit scenes, the seeds and,
+where they differ, its own data or detectors. Files written before the keys were
+renamed fail with one line naming the new key (`RENAMED_KEYS`). ``samples: K`` also scores
+each run's K sampled fusion networks (Table 2's decoders, `archsearch.uncertainty`). This
+module is the one place where configuration becomes objects; nothing deeper in the library
+reads YAML.
 """
 
 from __future__ import annotations
@@ -29,35 +31,45 @@ TOP_KEYS = {
     "detectors": list,
     "data": dict,
     "runs": list,
-    "profiles": dict,
+    "presets": dict,
     "samples": int,
 }
 RUN_KEYS = {"neck": str, "strategy": str, "params": dict, "data": dict}
-PROFILE_KEYS = {
-    "train": str,
+PRESET_KEYS = {
+    "profile": str,
     "overrides": dict,
-    "images": int,
+    "scenes": int,
     "seeds": list,
     "data": dict,
     "detectors": list,
 }
 DATA_KEYS = {"digits": (str, dict), "coco": dict}
-REQUIRED = ("name", "runs", "profiles", "data")
+REQUIRED = ("name", "runs", "presets", "data")
+# Keys of experiment files before issue 22 gave each idea one name: where -> old -> new.
+RENAMED_KEYS = {
+    "top": {"profiles": "presets"},
+    "preset": {"train": "profile", "images": "scenes"},
+}
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run: everything that determines its result."""
+    """One training run: everything that determines its result.
+
+    ``preset`` is the experiment file's section it comes from, ``profile`` the training
+    profile (`archsearch.detection.profiles`) that ``overrides`` change, ``scenes`` the
+    number of digit scenes when the preset sets it (else the data's own).
+    """
 
     experiment: str
-    profile: str
+    preset: str
     detector: str
     neck: str
     strategy: str
     seed: int
-    train: str
+    profile: str
     data: dict[str, Any]
-    images: int | None
+    scenes: int | None
     params: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
     samples: int = 0
@@ -76,7 +88,7 @@ class RunSpec:
         """``digits-mixed`` for digit scenes, the annotation folder's name for COCO files."""
         if "coco" in self.data:
             return str(Path(self.data["coco"]["train"]).parent.name)
-        return f"digits-{digit_settings(self.data['digits'])['profile']}"
+        return f"digits-{digit_settings(self.data['digits'])['layout']}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +114,7 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
     """The parsed experiment file, its keys checked."""
     path = Path(path)
     config = read_yaml(path)
+    _check_renamed(config, "top", f"{path}")
     _check_keys(config, TOP_KEYS, f"{path}")
     for key in REQUIRED:
         if config.get(key) is None:
@@ -115,15 +128,16 @@ def load_experiment(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) -> list[RunSpec]:
-    """The runs of ``profile``, checked against the registries before any training."""
+def expand_runs(config: dict[str, Any], preset: str, seeds: int | None = None) -> list[RunSpec]:
+    """The runs of ``preset``, checked against the registries before any training."""
     path = config["_path"]
-    if not isinstance(profile, str) or profile not in config["profiles"]:
-        known = ", ".join(config["profiles"])
-        raise ConfigError(f"{path}: no profile {profile!r}; known: {known}")
-    section = config["profiles"][profile]
-    where = f"{path}: profiles.{profile}"
-    _check_keys(section, PROFILE_KEYS, where)
+    if not isinstance(preset, str) or preset not in config["presets"]:
+        known = ", ".join(config["presets"])
+        raise ConfigError(f"{path}: no preset {preset!r}; known: {known}")
+    section = config["presets"][preset]
+    where = f"{path}: presets.{preset}"
+    _check_renamed(section, "preset", where)
+    _check_keys(section, PRESET_KEYS, where)
     data = section.get("data") or config["data"]
     _check_keys(data, DATA_KEYS, f"{where}.data" if "data" in section else f"{path}: data")
     seed_list = list(range(seeds)) if seeds is not None else section.get("seeds", [0])
@@ -144,14 +158,14 @@ def expand_runs(config: dict[str, Any], profile: str, seeds: int | None = None) 
             for seed in seed_list:
                 spec = RunSpec(
                     experiment=config["name"],
-                    profile=profile,
+                    preset=preset,
                     detector=detector,
                     neck=run.get("neck") or "dense",
                     strategy=run.get("strategy") or "dense",
                     seed=seed,
-                    train=section.get("train") or profile,
+                    profile=section.get("profile") or preset,
                     data=dict(run_data),
-                    images=section.get("images"),
+                    scenes=section.get("scenes"),
                     params=dict(run.get("params") or {}),
                     overrides=dict(section.get("overrides") or {}),
                     samples=_samples(config),
@@ -166,6 +180,15 @@ def _samples(config: dict[str, Any]) -> int:
     if not isinstance(samples, int) or isinstance(samples, bool) or samples < 0:
         raise ConfigError(f"{config['_path']}: samples must be a count (0: off), got {samples!r}")
     return samples
+
+
+def _check_renamed(mapping: Any, kind: str, where: str) -> None:
+    """One line naming the new key of a key an older experiment file uses."""
+    if not isinstance(mapping, dict):
+        return  # `_check_keys` says what is wrong
+    for old, new in RENAMED_KEYS[kind].items():
+        if old in mapping:
+            raise ConfigError(f"{where}: key {old!r} is now called {new!r}")
 
 
 def _check_keys(mapping: Any, schema: dict[str, Any], where: str) -> None:
@@ -206,11 +229,11 @@ def check_run(run: RunSpec, where: str) -> None:
         create_strategy(run.strategy, **run.params)
         if run.strategy != "dense" and neck_kind(run.neck) != "graph":
             raise ConfigError(f"neck {run.neck!r} is no graph: only strategy 'dense' applies")
-        profile = get_profile(run.train).replace(**run.overrides)
+        profile = get_profile(run.profile).replace(**run.overrides)
         if run.params.get("target") is not None:
             _check_target(run.params["target"], build_graph(run.neck, profile.levels))
         if "digits" in run.data:
-            check_digits(run.data, run.images)
+            check_digits(run.data, run.scenes)
         if run.samples and run.strategy not in variational_strategies():
             known = ", ".join(variational_strategies())
             raise ConfigError(

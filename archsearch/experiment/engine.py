@@ -1,7 +1,7 @@
 """One run, start to finish: data → graph → strategy → detector → train → evaluate → record.
 
-The record (a JSON-ready dict) holds the settings, the COCO metrics, the neck's size and
-speed, the final graph and the strategy's history: everything the reporting layer reads.
+The `RunRecord` holds the settings, the COCO metrics, the neck's size and speed, the final
+graph and the strategy's history: everything the reporting layer reads.
 Training checkpoints into the run's folder, so a killed run resumes where it stopped.
 """
 
@@ -31,6 +31,7 @@ from archsearch.experiment.config import RunSpec
 from archsearch.graph import FusionGraph, to_dict
 from archsearch.io import atomic_write_text, read_yaml
 from archsearch.neck import FusionNeck, neck_cost
+from archsearch.reporting.records import RunRecord, RunSettings
 from archsearch.strategies import StrategyRunner, create_strategy, strategy_runner
 
 TIMING_IMAGES = 8
@@ -38,13 +39,16 @@ CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
 INTERIM_EVALUATIONS = 4  # when a caller watches: enough points for a pruner to stop a trial
 BRANCH = "branch-step-"  # a run's checkpoint that a run starting as it (its twin) continues
 SPEC = "spec.yaml"  # the run's settings, so that `archsearch eval` and `draw-detections` open it
+# spec.yaml keys before issue 22 (RunSpec's, then its data's digits): old -> new
+OLD_SPEC_KEYS = {"profile": "preset", "train": "profile", "images": "scenes"}
+OLD_DIGITS_KEYS = {"profile": "layout", "images": "scenes"}
 log = logging.getLogger("archsearch.experiment")
 
 
 def datasets(run: RunSpec, image_size: int) -> tuple[CocoDetection, CocoDetection]:
     """Training and validation sets of ``run`` (`train_and_val`)."""
     masks = run.detector == "mask_rcnn"
-    return train_and_val(run.data, image_size, masks=masks, images=run.images)
+    return train_and_val(run.data, image_size, masks=masks, scenes=run.scenes)
 
 
 def save_spec(run: RunSpec, folder: Path) -> None:
@@ -60,16 +64,29 @@ def load_spec(folder: Path) -> RunSpec:
             f"{folder} is not a run folder (no {SPEC}, which `archsearch train` "
             "and `archsearch run` write)"
         )
-    settings = read_yaml(path)
+    settings = _renamed_spec(read_yaml(path))
     try:
         return RunSpec(**settings)
     except TypeError:  # not a mapping, or not RunSpec's keys
         raise ConfigError(f"{path}: not the settings of a run") from None
 
 
+def _renamed_spec(settings: Any) -> Any:
+    """A ``spec.yaml`` written before issue 22's renames (it has ``train``), in today's names:
+    the run folders made then still open."""
+    if not isinstance(settings, dict) or "train" not in settings:
+        return settings
+    settings = {OLD_SPEC_KEYS.get(key, key): value for key, value in settings.items()}
+    data = settings.get("data")
+    if isinstance(data, dict) and isinstance(data.get("digits"), dict):
+        digits = {OLD_DIGITS_KEYS.get(key, key): value for key, value in data["digits"].items()}
+        settings["data"] = {**data, "digits": digits}
+    return settings
+
+
 def run_profile(run: RunSpec) -> Profile:
-    """The run's training profile with the experiment profile's overrides applied."""
-    return get_profile(run.train).replace(**run.overrides)
+    """The run's training profile with its overrides applied."""
+    return get_profile(run.profile).replace(**run.overrides)
 
 
 def run_detector(
@@ -117,7 +134,7 @@ def execute(
     progress: bool = True,
     dependents: Sequence[RunSpec] = (),
     on_evaluation: Callable[[Trainer, Evaluation], None] | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Train and evaluate ``run`` in ``out_dir``, resuming from its checkpoint if one exists.
 
     A run whose first steps its twin trains identically (`RunSpec.twin`, `shared_steps`)
@@ -158,8 +175,9 @@ def execute(
     _show_evaluation(trainer, evaluation)
     if on_evaluation is not None:
         on_evaluation(trainer, evaluation)
-    record = _record(run, trainer, evaluation, runner, time.perf_counter() - started, shared)
-    return {**record, **_uncertainty(run, trainer.model, val_set)}
+    seconds = time.perf_counter() - started
+    uncertainty = _uncertainty(run, trainer.model, val_set)
+    return _record(run, trainer, evaluation, runner, seconds, shared, uncertainty)
 
 
 def _watch(
@@ -201,8 +219,14 @@ def _branch_steps(
 
 
 def _record(
-    run: RunSpec, trainer: Trainer, evaluation, runner, seconds: float, shared: int
-) -> dict[str, Any]:
+    run: RunSpec,
+    trainer: Trainer,
+    evaluation: Evaluation,
+    runner: StrategyRunner | None,
+    seconds: float,
+    shared: int,
+    uncertainty: dict[str, Any] | None,
+) -> RunRecord:
     neck = trainer.model.backbone.neck
     size = trainer.dataset[0][0].shape[-2:]
     cost = neck_cost(neck, tuple(size))
@@ -211,41 +235,43 @@ def _record(
         metrics[f"mask_{name}"] = value
     fusion = isinstance(neck, FusionNeck)
     timing = evaluation.timing
-    return {
-        "experiment": run.experiment,
-        "profile": run.profile,
-        "run": run.id,
-        "settings": {
-            "strategy": run.strategy,
-            "neck": run.neck,
-            "detector": run.detector,
-            "data": run.data_name,
-            "seed": run.seed,
-            "strategy_params": run.params,
-            # every hyper-parameter in force, defaults included: defaults change over time
-            "strategy_settings": dict(runner.strategy.params) if runner is not None else {},
-        },
-        "metrics": metrics,
-        "connections": len(neck.graph.connection_ids) if fusion else None,
-        "blocks": neck.graph.counts().blocks if fusion else None,
-        "neck_params": evaluation.neck_params,
-        "neck_gflops": cost.flops / 1e9,
-        "inference_ms": {"median": timing.median_ms, "sd": timing.sd_ms} if timing else None,
-        "train_seconds": trainer.elapsed,
-        "run_seconds": seconds,
-        "steps": trainer.step,
-        "shared_steps": shared,
-        "graph": to_dict(neck.graph) if fusion else None,
-        "initial_graph": to_dict(runner.initial_graph) if runner else None,
-        "history": runner.history.to_dict() if runner else None,
-    }
+    return RunRecord(
+        experiment=run.experiment,
+        preset=run.preset,
+        run=run.id,
+        settings=RunSettings(
+            strategy=run.strategy,
+            neck=run.neck,
+            detector=run.detector,
+            data=run.data_name,
+            seed=run.seed,
+            strategy_params=run.params,
+            strategy_settings=dict(runner.strategy.params) if runner is not None else {},
+        ),
+        metrics=metrics,
+        connections=len(neck.graph.connection_ids) if fusion else None,
+        blocks=neck.graph.counts().blocks if fusion else None,
+        neck_params=evaluation.neck_params,
+        neck_gflops=cost.flops / 1e9,
+        inference_ms={"median": timing.median_ms, "sd": timing.sd_ms} if timing else None,
+        train_seconds=trainer.elapsed,
+        run_seconds=seconds,
+        steps=trainer.step,
+        shared_steps=shared,
+        graph=to_dict(neck.graph) if fusion else None,
+        initial_graph=to_dict(runner.initial_graph) if runner else None,
+        history=runner.history.to_dict() if runner else None,
+        uncertainty=uncertainty,
+    )
 
 
-def _uncertainty(run: RunSpec, model: torch.nn.Module, val_set: CocoDetection) -> dict[str, Any]:
+def _uncertainty(
+    run: RunSpec, model: torch.nn.Module, val_set: CocoDetection
+) -> dict[str, Any] | None:
     """Table 2's decoders on ``run.samples`` sampled fusion networks, when the run asks."""
     if not run.samples:
-        return {}
+        return None
     from archsearch.uncertainty import evaluate_uncertainty
 
     table2 = evaluate_uncertainty(model, val_set, run.samples, run.seed, strategy=run.strategy)
-    return {"uncertainty": table2.to_dict()}
+    return table2.to_dict()

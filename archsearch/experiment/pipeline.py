@@ -15,28 +15,28 @@ from archsearch.experiment.storage import HEARTBEAT_SECONDS, open_study
 from archsearch.experiment.study import enqueue, export_records, work
 
 
-def study_name(experiment: str, profile: str) -> str:
-    """One study per experiment and profile: ``table3_pruning-quick``."""
-    return f"{experiment}-{profile}"
+def study_name(experiment: str, preset: str) -> str:
+    """One study per experiment and preset: ``table3_pruning-quick``."""
+    return f"{experiment}-{preset}"
 
 
 def run_experiment(
     path: Path,
-    profile: str,
+    preset: str,
     seeds: int | None = None,
     storage: str | None = None,
     root: Path = Path("runs"),
     heartbeat: int = HEARTBEAT_SECONDS,
     progress: bool = True,
 ) -> optuna.Study:
-    """Check ``path``'s runs of ``profile``, enqueue those not done, and work until none waits.
+    """Check ``path``'s runs of ``preset``, enqueue those not done, and work until none waits.
 
     Every config error is raised before any training. Other workers on the same storage
     share the runs; on return this worker found nothing left to start.
     """
     config = load_experiment(path)
-    runs = expand_runs(config, profile, seeds)
-    study = open_study(study_name(config["name"], profile), storage, root, heartbeat)
+    runs = expand_runs(config, preset, seeds)
+    study = open_study(study_name(config["name"], preset), storage, root, heartbeat)
     added = enqueue(study, runs)
     standing = progress_line(study, len(runs), len(added))
     print(f"study {study.study_name}: {standing}", file=sys.stderr)

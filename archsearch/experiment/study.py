@@ -1,6 +1,6 @@
 """Runs as trials of an Optuna study: Optuna is the queue, the result store and the lock.
 
-One study per experiment and profile (`archsearch.experiment.storage` opens it). Each run
+One study per experiment and preset (`archsearch.experiment.storage` opens it). Each run
 is an enqueued trial whose user attribute ``run`` is the run's id; a worker pops the next
 waiting trial, trains it (checkpointing in ``runs/<study>/<run id>/``, so a retry resumes),
 stores the metrics on the trial and the whole record in the study's artifact store. A
@@ -28,6 +28,7 @@ from archsearch.experiment.config import RunSpec
 from archsearch.experiment.engine import execute
 from archsearch.experiment.storage import artifact_store
 from archsearch.progress import progress as progress_bar
+from archsearch.reporting.records import RunRecord
 
 RECORD_KEY = "record_artifact"
 RUN_KEY = "run"  # the run id of an enqueued trial
@@ -72,7 +73,7 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
         record = execute(run, root / study.study_name / run.id, progress, dependents)
         store_record(trial, record, store)
         ran.append(run.id)
-        return record["metrics"]["AP"]
+        return record.metrics["AP"]
 
     bar = progress_bar(len(runs), "runs", initial=_completed(study), disable=not progress)
     while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
@@ -83,17 +84,15 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
     return len(ran)
 
 
-def store_record(
-    trial: optuna.Trial, record: dict[str, Any], store: FileSystemArtifactStore
-) -> None:
+def store_record(trial: optuna.Trial, record: RunRecord, store: FileSystemArtifactStore) -> None:
     """Put a run's metrics on ``trial`` and its whole record in the artifact ``store``."""
-    for name, value in record["metrics"].items():
+    for name, value in record.metrics.items():
         trial.set_user_attr(name, value)
-    trial.set_user_attr("connections", record["connections"])
-    trial.set_user_attr("neck_params", record["neck_params"])
+    trial.set_user_attr("connections", record.connections)
+    trial.set_user_attr("neck_params", record.neck_params)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{record['run']}.json"
-        path.write_text(json.dumps(record))
+        path = Path(folder) / f"{record.run}.json"
+        path.write_text(json.dumps(record.to_dict()))
         artifact = upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=trial)
     trial.set_user_attr(RECORD_KEY, artifact)
 

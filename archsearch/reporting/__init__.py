@@ -1,8 +1,8 @@
 """Reporting: the paper's tables and figures from stored run records; it never trains.
 
-`load_records` reads a folder of run records, `records_frame` flattens them, `table1`,
-`table3`, `table4` lay them out as the paper does, the figure functions draw graphs and
-histories, `curves_figure` and `count_gaps` show AP against the connections kept, and
+`load_records` reads a folder of run records (`RunRecord`s), `records_frame` flattens
+them, `table1`, `table3`, `table4` lay them out as the paper does, the figure functions draw
+graphs and histories, `curves_figure` and `count_gaps` show AP against the connections kept, and
 `write_report` assembles all of it with an index.
 """
 
@@ -16,20 +16,20 @@ from archsearch.reporting.figures import (
     save_figure,
 )
 from archsearch.reporting.records import (
+    RunRecord,
+    RunSettings,
     final_means,
-    is_variational,
     load_record,
     load_records,
     load_weights,
-    record_graph,
-    record_history,
     records_frame,
-    validate_record,
 )
 from archsearch.reporting.report import supported_tables, write_report
 from archsearch.reporting.tables import Table, model_label, table1, table3, table4
 
 __all__ = [
+    "RunRecord",
+    "RunSettings",
     "Table",
     "active_connections_figure",
     "architecture_figure",
@@ -37,21 +37,17 @@ __all__ = [
     "curves_figure",
     "draw_architecture",
     "final_means",
-    "is_variational",
     "load_record",
     "load_records",
     "load_weights",
     "model_label",
     "pick_connections",
     "posterior_means_figure",
-    "record_graph",
-    "record_history",
     "records_frame",
     "save_figure",
     "supported_tables",
     "table1",
     "table3",
     "table4",
-    "validate_record",
     "write_report",
 ]

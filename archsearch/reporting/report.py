@@ -6,11 +6,11 @@ Layout of ``out_dir``::
     tables/table{1,2,3,4}.{md,tex,csv}
     tables/count_gaps.{md,tex,csv}  where a model ran at several targets
     figures/count-curves/ap-against-{connections,neck-latency}.{png,svg}
-    figures/<experiment>-<profile>/architecture-<run>.{png,svg}
-    figures/<experiment>-<profile>/active-connections.{png,svg}
-    figures/<experiment>-<profile>/posterior-means-<run>.{png,svg}
+    figures/<experiment>-<preset>/architecture-<run>.{png,svg}
+    figures/<experiment>-<preset>/active-connections.{png,svg}
+    figures/<experiment>-<preset>/posterior-means-<run>.{png,svg}
 
-Tables are written per (profile, data set), suffixed with both when the records hold more
+Tables are written per (preset, data set), suffixed with both when the records hold more
 than one, since averaging a demo run with a full one would mean nothing. Figures show one
 run per model and data set (its first seed): a seed's wiring is a result, an average of
 wirings is not.
@@ -22,8 +22,9 @@ a report being rewritten is never half read.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -37,9 +38,8 @@ from archsearch.reporting.figures import (
     save_figure,
 )
 from archsearch.reporting.records import (
+    RunRecord,
     final_means,
-    record_graph,
-    record_history,
     records_frame,
 )
 from archsearch.reporting.tables import (
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 PAPER_PRIORS = ("ard", "fullard")
 
 
-def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Path]:
+def write_report(records: Sequence[RunRecord], out_dir: str | Path) -> list[Path]:
     """Write the tables ``records`` support, their figures and ``index.md``; return every path.
 
     Table 1 needs several necks, Table 3 several strategies on the dense graph, Table 4 a
@@ -75,14 +75,14 @@ def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Pat
     frame = records_frame(records)
     index = ["# Report", "", f"{len(records)} run records.", "", "## Tables", ""]
     written: list[Path] = []
-    settings = list(frame.groupby(["profile", "data"], sort=True))
-    for (profile, data), rows in settings:
-        suffix = "" if len(settings) == 1 else f"-{slug(profile)}-{slug(data)}"
+    settings = list(frame.groupby(["preset", "data"], sort=True))
+    for (preset, data), rows in settings:
+        suffix = "" if len(settings) == 1 else f"-{slug(preset)}-{slug(data)}"
         for table in supported_tables(rows):
             paths = table.write(out_dir / "tables" / f"{table.name}{suffix}")
             written += paths
             index += [
-                f"### {table.name}{suffix}: {profile}, {data}",
+                f"### {table.name}{suffix}: {preset}, {data}",
                 "",
                 table.markdown(),
                 _links(paths, out_dir),
@@ -95,9 +95,9 @@ def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Pat
                 written += paths
                 index += [f"![AP against {title}]({paths[0].relative_to(out_dir)})", ""]
     index += ["## Figures", ""]
-    for (experiment, profile), rows in frame.groupby(["experiment", "profile"], sort=True):
-        folder = out_dir / "figures" / slug(f"{experiment}-{profile}")
-        index += [f"### {experiment} ({profile})", ""]
+    for (experiment, preset), rows in frame.groupby(["experiment", "preset"], sort=True):
+        folder = out_dir / "figures" / slug(f"{experiment}-{preset}")
+        index += [f"### {experiment} ({preset})", ""]
         for title, paths in _experiment_figures(records, rows, folder):
             written += paths
             index += [
@@ -111,7 +111,7 @@ def write_report(records: list[dict[str, Any]], out_dir: str | Path) -> list[Pat
 
 
 def supported_tables(frame: pd.DataFrame) -> list[Table]:
-    """The tables whose comparison ``frame`` (one profile, one data set) can make."""
+    """The tables whose comparison ``frame`` (one preset, one data set) can make."""
     tables = []
     if frame["neck"].nunique() > 1:
         tables.append(table1(frame))
@@ -127,7 +127,7 @@ def supported_tables(frame: pd.DataFrame) -> list[Table]:
 
 
 def _experiment_figures(
-    records: list[dict[str, Any]], rows: pd.DataFrame, folder: Path
+    records: Sequence[RunRecord], rows: pd.DataFrame, folder: Path
 ) -> list[tuple[str, list[Path]]]:
     """(title, paths) of each figure of one experiment: one run per model and data set, its
     first seed (Figure 3 compares one model's wiring across data sets)."""
@@ -137,7 +137,7 @@ def _experiment_figures(
     figures, histories = [], {}
     for index, row in firsts.iterrows():  # frame row i is records[i]
         label = " ".join([row["Model"], *(f"({row[column]})" for column in apart)])
-        history = record_history(records[index])
+        history = records[index].strategy_history()
         if history is not None:
             histories[label] = history
         figures += _run_figures(records[index], row, label, history, folder)
@@ -149,20 +149,20 @@ def _experiment_figures(
 
 
 def _run_figures(
-    record: dict[str, Any], row: pd.Series, label: str, history: History | None, folder: Path
+    record: RunRecord, row: pd.Series, label: str, history: History | None, folder: Path
 ) -> list[tuple[str, list[Path]]]:
     """The architecture of one run, and its posterior means if it had a posterior."""
     figures = []
-    graph, run = record_graph(record), slug(row["run"])
+    graph, run = record.fusion_graph(), slug(row["run"])
     if graph is not None:
         title = f"{row['Model']}: {row['Network']} on {row['data']}, seed {row['seed']}"
         weights = final_means(history) if history is not None else None
-        fig = architecture_figure(record_graph(record, "initial_graph"), graph, weights, title)
+        fig = architecture_figure(record.fusion_graph(initial=True), graph, weights, title)
         figures.append((f"architecture, {label}", save_figure(fig, folder / f"architecture-{run}")))
     if history is not None and row["variational"]:
         from archsearch.strategies.criteria import threshold_of  # a history means torch anyway
 
-        settings = record["settings"].get("strategy_settings") or {}
+        settings = record.settings.strategy_settings
         criterion = settings.get("criterion")
         threshold = threshold_of(settings) if criterion is not None else None
         fig = posterior_means_figure(history, criterion=criterion, threshold=threshold)

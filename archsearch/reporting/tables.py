@@ -195,10 +195,10 @@ def _summarize(name: str, caption: str, rows: pd.DataFrame, columns: dict[str, s
     """Group ``rows`` by (Network, Model), in the paper's order, and format each column."""
     if rows.empty:
         raise ConfigError(f"{name}: no run records fit this table")
-    settings = rows[["profile", "data"]].drop_duplicates()
+    settings = rows[["preset", "data"]].drop_duplicates()
     if len(settings) > 1:
         raise ConfigError(
-            f"{name}: records mix profiles/data sets "
+            f"{name}: records mix presets/data sets "
             f"{sorted(map(tuple, settings.to_numpy()))}; report one at a time"
         )
     rows = in_paper_order(labelled(headline(rows)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +20,7 @@ from torch import nn
 from archsearch.detection.evaluate import time_inference
 from archsearch.errors import ConfigError
 from archsearch.neck import backbone_shapes
+from archsearch.reporting.records import RunRecord
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,14 @@ def parse_objectives(text: str) -> tuple[Objective, ...]:
 
 
 def objective_values(
-    objectives: Sequence[Objective], record: dict[str, Any], neck_ms: float | None
+    objectives: Sequence[Objective], record: RunRecord, neck_ms: float | None
 ) -> list[float]:
     """The trial's value of each objective, from the run's record and the neck's latency."""
     found = {
-        "ap": record["metrics"]["AP"],
+        "ap": record.metrics["AP"],
         "latency": neck_ms,
-        "gflops": record["neck_gflops"],
-        "connections": record["connections"],
+        "gflops": record.neck_gflops,
+        "connections": record.connections,
     }
     return [float(found[objective.name]) for objective in objectives]
 

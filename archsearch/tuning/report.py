@@ -32,7 +32,7 @@ from archsearch.tuning.tune import best_trials
 
 def fragment(base: RunSpec, best: Sequence[FrozenTrial], objectives: Sequence[Objective]) -> str:
     """YAML ``runs:`` with one run per best trial (the Pareto front: one per member)."""
-    header = [f"# tuned {base.strategy} on {base.experiment} ({base.profile}, seed {base.seed})"]
+    header = [f"# tuned {base.strategy} on {base.experiment} ({base.preset}, seed {base.seed})"]
     runs = []
     for trial in best:
         header.append(f"# trial {trial.number}: {values_text(objectives, trial.values)}")

@@ -49,13 +49,13 @@ FOLDER_KEY = "folder"  # user attribute; a retried trial inherits it, so it resu
 log = logging.getLogger("archsearch.tuning")
 
 
-def tuned_run(config: dict[str, Any], profile: str, strategy: str) -> RunSpec:
+def tuned_run(config: dict[str, Any], preset: str, strategy: str) -> RunSpec:
     """The run of ``strategy`` that trials vary: the file's own, else its first run's setup.
 
     A strategy the file does not list (a plugin being tried) runs on the first run's neck
     (the dense graph when that neck is a fixed module) with no fixed parameters.
     """
-    runs = expand_runs(config, profile)
+    runs = expand_runs(config, preset)
     base = next((r for r in runs if r.strategy == strategy), None)
     if base is None:
         first = runs[0]
@@ -73,9 +73,9 @@ def tuned_run(config: dict[str, Any], profile: str, strategy: str) -> RunSpec:
 
 
 def study_name(base: RunSpec, objectives: Sequence[Objective]) -> str:
-    """``<experiment>-<profile>-tune-<strategy>``, plus the cost objectives when there are."""
+    """``<experiment>-<preset>-tune-<strategy>``, plus the cost objectives when there are."""
     costs = "".join(f"-{o.name}" for o in objectives[1:])
-    return f"{base.experiment}-{base.profile}-tune-{base.strategy}{costs}"
+    return f"{base.experiment}-{base.preset}-tune-{base.strategy}{costs}"
 
 
 def open_tuning_study(

@@ -13,21 +13,20 @@ import argparse
 import statistics
 from collections import defaultdict
 
-from archsearch.reporting.records import load_records
+from archsearch.reporting.records import RunRecord, RunSettings, load_records
 
 
-def run_label(settings: dict) -> str:
+def run_label(settings: RunSettings) -> str:
     """``strategy`` and the hyper-parameters the experiment file set, e.g. ``ard target=9``."""
-    params = settings.get("strategy_params") or {}
-    return " ".join([settings["strategy"], *(f"{k}={params[k]}" for k in sorted(params))])
+    params = settings.strategy_params
+    return " ".join([settings.strategy, *(f"{k}={params[k]}" for k in sorted(params))])
 
 
-def paired_gaps(records: list[dict], reference: str) -> dict[str, list[float]]:
+def paired_gaps(records: list[RunRecord], reference: str) -> dict[str, list[float]]:
     """``{run label: [AP − reference AP, per seed both have]}`` (`run_label`)."""
     ap = defaultdict(dict)
     for record in records:
-        settings = record["settings"]
-        ap[run_label(settings)][settings["seed"]] = record["metrics"]["AP"]
+        ap[run_label(record.settings)][record.settings.seed] = record.metrics["AP"]
     base = ap[reference]
     return {
         strategy: [ap[strategy][seed] - base[seed] for seed in sorted(ap[strategy]) if seed in base]

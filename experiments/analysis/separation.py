@@ -16,16 +16,16 @@ from __future__ import annotations
 import argparse
 import math
 
-from archsearch.reporting.records import load_records, record_graph, record_history
+from archsearch.reporting.records import RunRecord, load_records
 from archsearch.strategies.criteria import threshold_of
 from experiments.analysis.paired_gaps import run_label
 
 
-def separation(record: dict) -> dict | None:
+def separation(record: RunRecord) -> dict | None:
     """Kept and lone-input counts, min criterion / threshold of the other kept connections,
     pruned under and over the threshold."""
-    settings = record["settings"].get("strategy_settings") or {}
-    history, graph = record_history(record), record_graph(record)
+    settings = record.settings.strategy_settings
+    history, graph = record.strategy_history(), record.fusion_graph()
     if "criterion" not in settings or history is None or graph is None:
         return None
     cut = threshold_of(settings)
@@ -51,11 +51,11 @@ def main() -> None:
         found = separation(record)
         if found is None:
             continue
-        label = f"{run_label(record['settings'])} s{record['settings']['seed']}"
+        label = f"{run_label(record.settings)} s{record.settings.seed}"
         print(
             f"{label:34s} kept {found['kept']:2d} (lone {found['lone']})  min other/threshold "
             f"{found['min_kept_over_threshold']:7.2f}  pruned under {found['pruned_under']:2d}"
-            f"  over {found['pruned_over']:2d}  AP {record['metrics']['AP']:.3f}"
+            f"  over {found['pruned_over']:2d}  AP {record.metrics['AP']:.3f}"
         )
 
 

@@ -15,18 +15,17 @@ import itertools
 import statistics
 from collections import defaultdict
 
-from archsearch.graph import from_dict
-from archsearch.reporting.records import load_records
+from archsearch.reporting.records import RunRecord, load_records
 
 
-def shared_connections(records: list[dict]) -> dict[str, dict[str, list[int]]]:
+def shared_connections(records: list[RunRecord]) -> dict[str, dict[str, list[int]]]:
     """``{strategy: {"same data": [shared, ...], "other data": [...]}}`` over pairs of runs."""
     necks = defaultdict(list)
     for record in records:
-        if record.get("graph") is not None:
-            settings = record["settings"]
-            kept = set(from_dict(record["graph"]).connection_ids)
-            necks[settings["strategy"]].append((settings["data"], kept))
+        graph = record.fusion_graph()
+        if graph is not None:
+            settings = record.settings
+            necks[settings.strategy].append((settings.data, set(graph.connection_ids)))
     pairs: dict[str, dict[str, list[int]]] = {}
     for strategy, runs in necks.items():
         pairs[strategy] = {"same data": [], "other data": []}

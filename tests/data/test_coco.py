@@ -16,7 +16,7 @@ from archsearch.errors import DataError
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory):
-    return make_digit_scenes(tmp_path_factory.mktemp("d") / "s", "mixed", images=20, seed=3)
+    return make_digit_scenes(tmp_path_factory.mktemp("d") / "s", "mixed", scenes=20, seed=3)
 
 
 def _rewrite(scenes, tmp_path, change, name="broken.json"):
@@ -215,7 +215,7 @@ def test_a_command_lines_data_flags_describe_a_data_set():
     from archsearch.errors import DataError
 
     assert data_description("digits-small", 600, 3) == {
-        "digits": {"profile": "small", "images": 600, "seed": 3}
+        "digits": {"layout": "small", "scenes": 600, "seed": 3}
     }
     files = ("train/", "train.json", "val/", "val.json")
     assert data_description(None, coco=files) == {

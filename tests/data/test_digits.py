@@ -19,25 +19,25 @@ def _files(root):
 
 
 def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
-    a = make_digit_scenes(tmp_path / "a", "small", images=8, seed=1)
-    b = make_digit_scenes(tmp_path / "b", "small", images=8, seed=1)
-    c = make_digit_scenes(tmp_path / "c", "small", images=8, seed=2)
+    a = make_digit_scenes(tmp_path / "a", "small", scenes=8, seed=1)
+    b = make_digit_scenes(tmp_path / "b", "small", scenes=8, seed=1)
+    c = make_digit_scenes(tmp_path / "c", "small", scenes=8, seed=2)
     assert _files(a.root) == _files(b.root)
     assert _files(a.root)["train.json"] != _files(c.root)["train.json"]
     assert _files(a.root)["images/000000.png"] != _files(c.root)["images/000000.png"]
 
 
 def test_cache_hit_and_conflicting_parameters(tmp_path):
-    scenes = make_digit_scenes(tmp_path / "s", "mixed", images=6, seed=0)
+    scenes = make_digit_scenes(tmp_path / "s", "mixed", scenes=6, seed=0)
     stamps = {p: p.stat().st_mtime_ns for p in scenes.root.rglob("*")}
-    assert make_digit_scenes(tmp_path / "s", "mixed", images=6, seed=0) == scenes
+    assert make_digit_scenes(tmp_path / "s", "mixed", scenes=6, seed=0) == scenes
     assert {p: p.stat().st_mtime_ns for p in scenes.root.rglob("*")} == stamps
     with pytest.raises(DataError, match=r"/s: holds digit scenes of other parameters \(seed\)"):
-        make_digit_scenes(tmp_path / "s", "mixed", images=6, seed=1)
-    with pytest.raises(DataError, match="unknown digit-scene profile 'huge'"):
+        make_digit_scenes(tmp_path / "s", "mixed", scenes=6, seed=1)
+    with pytest.raises(DataError, match="unknown digit-scene layout 'huge'"):
         make_digit_scenes(tmp_path / "t", "huge")
     with pytest.raises(DataError, match="leave a split empty"):
-        make_digit_scenes(tmp_path / "t", images=1)
+        make_digit_scenes(tmp_path / "t", scenes=1)
     assert [p.name for p in tmp_path.iterdir()] == ["s"]  # no temporary folder left
 
 
@@ -45,9 +45,9 @@ def test_never_writes_into_a_foreign_folder_but_fills_an_empty_one(tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     with pytest.raises(DataError, match="taken: exists and is not a digit-scene folder"):
-        make_digit_scenes(tmp_path / "taken", images=4)
+        make_digit_scenes(tmp_path / "taken", scenes=4)
     (tmp_path / "empty").mkdir()
-    assert make_digit_scenes(tmp_path / "empty", images=4).train_json.is_file()
+    assert make_digit_scenes(tmp_path / "empty", scenes=4).train_json.is_file()
 
 
 def test_an_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
@@ -62,28 +62,28 @@ def test_an_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
     real = digits.render_scene
     monkeypatch.setattr(digits, "render_scene", failing)
     with pytest.raises(KeyboardInterrupt):
-        make_digit_scenes(tmp_path / "s", images=6)
+        make_digit_scenes(tmp_path / "s", scenes=6)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_profiles_differ_in_object_size(tmp_path):
+def test_layouts_differ_in_object_size(tmp_path):
     medians = {}
-    for profile in ("small", "mixed", "large"):
-        data = make_digit_scenes(tmp_path / profile, profile, images=15, seed=0).train()
+    for layout in ("small", "mixed", "large"):
+        data = make_digit_scenes(tmp_path / layout, layout, scenes=15, seed=0).train()
         sides = [max(a["bbox"][2], a["bbox"][3]) for a in data.coco.anns.values()]
-        medians[profile] = statistics.median(sides)
+        medians[layout] = statistics.median(sides)
     assert medians["small"] < medians["mixed"] < medians["large"]
 
 
 def test_object_sizes_scale_with_the_image(tmp_path):
-    data = make_digit_scenes(tmp_path / "s", "large", images=10, image_size=64).train()
+    data = make_digit_scenes(tmp_path / "s", "large", scenes=10, image_size=64).train()
     image, target = data[0]
     assert image.shape == (3, 64, 64) and (target["boxes"] <= 64).all()
     assert max(max(a["bbox"][2:]) for a in data.coco.anns.values()) <= 64 * 80 / 128 + 1
 
 
 def test_masks_are_visible_digits(tmp_path):
-    scenes = make_digit_scenes(tmp_path / "s", "mixed", images=12, seed=4)
+    scenes = make_digit_scenes(tmp_path / "s", "mixed", scenes=12, seed=4)
     coco = scenes.train(masks=True).coco
     for image_id in coco.imgs:
         masks = [coco.annToMask(a) for a in coco.imgToAnns[image_id]]
@@ -95,7 +95,7 @@ def test_masks_are_visible_digits(tmp_path):
 
 
 def test_validation_glyphs_are_unseen_in_training(tmp_path):
-    scenes = make_digit_scenes(tmp_path / "s", "small", images=30, seed=0)
+    scenes = make_digit_scenes(tmp_path / "s", "small", scenes=30, seed=0)
     glyphs = {
         split: {
             a["digit_index"]
@@ -115,7 +115,7 @@ def test_scenes_dir_follows_the_environment(monkeypatch, tmp_path):
 
 def test_cli_make_and_info(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert main(["data", "make", "--profile", "large", "--images", "5", "--out", str(out)]) == 0
+    assert main(["data", "make", "--layout", "large", "--scenes", "5", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert str(out) in printed and "train: 4 images" in printed and "val: 1 images" in printed
     assert main(["data", "info", str(out)]) == 0
@@ -132,31 +132,33 @@ def test_cli_make_and_info(tmp_path, capsys):
 
 def test_cli_make_defaults_to_the_cache_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ARCHSEARCH_DATA", str(tmp_path))
-    assert main(["data", "make", "--profile", "small", "--images", "4", "--seed", "2"]) == 0
+    assert main(["data", "make", "--layout", "small", "--scenes", "4", "--seed", "2"]) == 0
     assert (tmp_path / "digits-small-4-s2-128" / "train.json").is_file()
-    assert main(["data", "make", "--profile", "small", "--images", "5", "--seed", "2"]) == 0
+    assert main(["data", "make", "--layout", "small", "--scenes", "5", "--seed", "2"]) == 0
 
 
 def test_context_scenes_are_deterministic_small_and_labelled_by_their_frame(tmp_path):
-    a = make_digit_scenes(tmp_path / "a", "context", images=24, seed=3)
-    b = make_digit_scenes(tmp_path / "b", "context", images=24, seed=3)
+    a = make_digit_scenes(tmp_path / "a", "context", scenes=24, seed=3)
+    b = make_digit_scenes(tmp_path / "b", "context", scenes=24, seed=3)
     assert _files(a.root) == _files(b.root)
     coco = a.train(masks=True).coco
-    assert sorted(coco.cats) == list(range(1, 21))
-    assert coco.cats[13]["name"] == "2 in a circle" and coco.cats[3]["name"] == "2 in a square"
-    frames, glyph_digits = set(), digits.load_sources().digits
+    assert {c: coco.cats[c]["name"] for c in coco.cats} == {
+        1: "in a warm frame",
+        2: "in a cool frame",
+    }
+    layout = digits.LAYOUTS["context"]
+    frames, counts = set(), []
     for image_id in coco.imgs:
         annotations = coco.imgToAnns[image_id]
-        shapes = {a["category_id"] > 10 for a in annotations}
-        assert len(shapes) <= 1  # the digits of one scene share its frame
-        frames |= shapes
+        counts.append(len(annotations))
+        categories = {a["category_id"] for a in annotations}
+        assert len(categories) <= 1  # the digits of one scene share its frame
+        frames |= categories
         for annotation in annotations:
-            digit = annotation["category_id"] - 1 - 10 * (annotation["category_id"] > 10)
-            assert digit == glyph_digits[annotation["digit_index"]]
-            # small objects only: a glyph's 8 px are scaled to at most the profile's largest size
-            largest = digits.PROFILES["context"].sizes[1]
-            assert max(annotation["bbox"][2:]) <= largest * 10 / 8 + 1
+            # small objects only: a glyph's 8 px are scaled to at most the layout's largest size
+            assert max(annotation["bbox"][2:]) <= layout.sizes[1] * 10 / 8 + 1
             assert annotation["area"] < 32**2  # COCO's "small"
             mask = coco.annToMask(annotation)
             assert mask.sum() == annotation["area"] > 0
-    assert frames == {False, True}  # both shapes occur
+    assert frames == {1, 2}  # both frames occur
+    assert max(counts) <= layout.objects[1] and sum(counts) / len(counts) >= layout.objects[0] - 1

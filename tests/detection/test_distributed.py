@@ -134,9 +134,9 @@ def test_torchrun_trains_one_run_whose_record_matches_one_process(tmp_path, monk
     overrides = {**MINIATURE, "steps": 4, "batch_size": 4}  # 2 images a process
     config = {
         "name": "tiny",
-        "data": {"digits": {"profile": "mixed"}},
+        "data": {"digits": {"layout": "mixed"}},
         "runs": [{"strategy": "random", "params": {"target": 9}}],
-        "profiles": {"tiny": {"train": "quick", "images": 10, "overrides": overrides}},
+        "presets": {"tiny": {"profile": "quick", "scenes": 10, "overrides": overrides}},
     }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -149,7 +149,7 @@ def test_torchrun_trains_one_run_whose_record_matches_one_process(tmp_path, monk
         "archsearch",
         "ddp",
         str(path),
-        "--profile",
+        "--preset",
         "tiny",
         "--out",
         str(out),
@@ -164,7 +164,7 @@ def test_torchrun_trains_one_run_whose_record_matches_one_process(tmp_path, monk
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        one = execute(run, tmp_path / "alone", progress=False)
+        one = execute(run, tmp_path / "alone", progress=False).to_dict()
     finally:
         torch.set_num_threads(threads)
     assert one.keys() == two.keys() and two["steps"] == one["steps"] == 4

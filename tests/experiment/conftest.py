@@ -11,12 +11,12 @@ import yaml
 TINY = {
     "name": "tiny",
     "detectors": ["faster_rcnn"],
-    "data": {"digits": {"profile": "mixed"}},
+    "data": {"digits": {"layout": "mixed"}},
     "runs": [{"strategy": "dense"}, {"strategy": "random", "params": {"target": 9}}],
-    "profiles": {
+    "presets": {
         "tiny": {
-            "train": "quick",
-            "images": 10,
+            "profile": "quick",
+            "scenes": 10,
             "seeds": [0],
             "overrides": {"steps": 3, "batch_size": 2, "warmup_steps": 1},
         },

@@ -8,8 +8,8 @@ from archsearch.experiment.engine import execute
 
 THREE_STEPS = {
     "tiny": {
-        "train": "quick",
-        "images": 10,
+        "profile": "quick",
+        "scenes": 10,
         "seeds": [0],
         "overrides": {"steps": 3, "batch_size": 2, "warmup_steps": 1},
     },
@@ -18,7 +18,7 @@ THREE_STEPS = {
 
 def test_a_run_shows_its_losses_connections_criterion_architecture_and_ap(experiment, tmp_path):
     runs = [{"strategy": "ard"}]
-    (run,) = expand_runs(load_experiment(experiment(runs=runs, profiles=THREE_STEPS)), "tiny")
+    (run,) = expand_runs(load_experiment(experiment(runs=runs, presets=THREE_STEPS)), "tiny")
     execute(run, tmp_path / "run", progress=False)
     board = EventAccumulator(
         str(tmp_path / "run" / BOARD), size_guidance={"images": 0, "histograms": 0}

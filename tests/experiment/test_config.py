@@ -20,21 +20,21 @@ def test_runs_expand_over_detectors_and_seeds(experiment):
     assert {r.strategy for r in runs} == {"dense", "random"}
 
 
-def test_a_profile_section_names_its_own_detectors(experiment):
+def test_a_preset_names_its_own_detectors(experiment):
     """Table 4's Mask R-CNN section runs one seed where the Faster R-CNN one runs three."""
-    profiles = {
-        "tiny": {**TINY["profiles"]["tiny"], "seeds": [0, 1]},
-        "tiny-mask": {**TINY["profiles"]["tiny"], "detectors": ["mask_rcnn"]},
+    presets = {
+        "tiny": {**TINY["presets"]["tiny"], "seeds": [0, 1]},
+        "tiny-mask": {**TINY["presets"]["tiny"], "detectors": ["mask_rcnn"]},
     }
-    config = load_experiment(experiment(profiles=profiles))
+    config = load_experiment(experiment(presets=presets))
     assert {(r.detector, r.seed) for r in expand_runs(config, "tiny")} == {
         ("faster_rcnn", 0),
         ("faster_rcnn", 1),
     }
     assert {(r.detector, r.seed) for r in expand_runs(config, "tiny-mask")} == {("mask_rcnn", 0)}
-    profiles["tiny"]["detectors"] = [3]
-    with pytest.raises(ConfigError, match=r"profiles.tiny.detectors: every item must be a string"):
-        expand_runs(load_experiment(experiment(profiles=profiles)), "tiny")
+    presets["tiny"]["detectors"] = [3]
+    with pytest.raises(ConfigError, match=r"presets.tiny.detectors: every item must be a string"):
+        expand_runs(load_experiment(experiment(presets=presets)), "tiny")
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,20 @@ def test_a_profile_section_names_its_own_detectors(experiment):
             {"data": {"coco": {"images": "/no/such", "train": "/x", "val": "/y"}}},
             "data.coco.images '/no/such' does not exist",
         ),
+        # experiment files written before issue 22's renames: one line naming the new key
+        ({"profiles": TINY["presets"]}, "key 'profiles' is now called 'presets'"),
+        (
+            {"presets": {"tiny": {**TINY["presets"]["tiny"], "train": "quick"}}},
+            r"presets.tiny: key 'train' is now called 'profile'",
+        ),
+        (
+            {"presets": {"tiny": {"profile": "quick", "images": 10}}},
+            r"presets.tiny: key 'images' is now called 'scenes'",
+        ),
+        (
+            {"data": {"digits": {"profile": "mixed", "images": 10}}},
+            r"data.digits: key 'profile' is now called 'layout'",
+        ),
     ],
 )
 def test_config_errors_name_the_key(experiment, changes, message):
@@ -66,8 +80,8 @@ def test_config_errors_name_the_key(experiment, changes, message):
         _runs(experiment, **changes)
 
 
-def test_unknown_profile_and_missing_file(experiment, tmp_path):
-    with pytest.raises(ConfigError, match="no profile 'paper'; known: tiny"):
+def test_unknown_preset_and_missing_file(experiment, tmp_path):
+    with pytest.raises(ConfigError, match="no preset 'paper'; known: tiny"):
         expand_runs(load_experiment(experiment()), "paper")
     with pytest.raises(ConfigError, match="missing.yaml: no such file"):
         load_experiment(tmp_path / "missing.yaml")
@@ -77,9 +91,9 @@ SHIPPED = sorted((Path(__file__).parents[2] / "experiments").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
-def test_every_shipped_experiment_expands_on_the_cpu_profiles(path):
+def test_every_shipped_experiment_expands_on_the_cpu_presets(path):
     """Each file's demo and quick sections pass every check `archsearch run` makes first."""
     config = load_experiment(path)
-    for profile in set(config["profiles"]) & {"demo", "quick"}:
-        runs = expand_runs(config, profile)
+    for preset in set(config["presets"]) & {"demo", "quick"}:
+        runs = expand_runs(config, preset)
         assert runs and len({run.id for run in runs}) == len(runs)

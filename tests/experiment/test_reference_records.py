@@ -3,13 +3,16 @@
 `reference/` holds three runs made at the commit before issue 22's redesign began (Mask
 R-CNN, seed 3, 10 steps on ten digit scenes: ARD and Taylor pruned to 9 connections, FPN):
 their records without the wall-clock fields, and a SHA-1 over the trained model's tensors.
-A refactoring that changes what any run computes fails here. Bit-for-bit equality holds on
+A refactoring that changes what any run computes fails here. The records are compared as
+`RunRecord`s, so that a key issue 22 renamed (``profile``, now ``preset``) is compared
+under its new name; every value must be equal. Bit-for-bit equality holds on
 one kind of CPU and one torch build at one thread (as ``make test`` runs), so the test skips
 elsewhere; remake the reference there with
 
     OMP_NUM_THREADS=1 python -m tests.experiment.test_reference_records
 """
 
+import dataclasses
 import hashlib
 import json
 import tempfile
@@ -22,6 +25,7 @@ import yaml
 from archsearch.detection.train import read_checkpoint
 from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.engine import execute
+from archsearch.reporting.records import RENAMED, RunRecord
 from tests.experiment.conftest import TINY
 
 REFERENCE = Path(__file__).with_name("reference")
@@ -31,10 +35,10 @@ RUNS = [
     {"strategy": "taylor", "params": {"target": 9}},
     {"neck": "fpn"},
 ]
-PROFILES = {
+PRESETS = {
     "tiny": {
-        "train": "quick",
-        "images": 10,
+        "profile": "quick",
+        "scenes": 10,
         "seeds": [3],
         "overrides": {"steps": 10, "batch_size": 2, "warmup_steps": 1},
     },
@@ -62,11 +66,11 @@ def model_digest(checkpoint: Path) -> str:
 def make_runs(root: Path) -> dict[str, dict]:
     """Each run's record (wall-clock fields dropped) and model digest, by run id."""
     path = root / "reference.yaml"
-    config = {**TINY, "detectors": ["mask_rcnn"], "runs": RUNS, "profiles": PROFILES}
+    config = {**TINY, "detectors": ["mask_rcnn"], "runs": RUNS, "presets": PRESETS}
     path.write_text(yaml.safe_dump(config))
     made = {}
     for run in expand_runs(load_experiment(path), "tiny"):
-        record = execute(run, root / "runs" / run.id, progress=False)
+        record = execute(run, root / "runs" / run.id, progress=False).to_dict()
         record = {key: value for key, value in record.items() if key not in CLOCK}
         digest = model_digest(root / "runs" / run.id / "checkpoint.pt")
         made[run.id] = {"record": record, "model_sha1": digest}
@@ -80,10 +84,15 @@ def test_runs_equal_the_reference_bit_for_bit(tmp_path, monkeypatch):
     monkeypatch.setenv("ARCHSEARCH_DATA", str(tmp_path / "data"))
     made = json.loads(json.dumps(make_runs(tmp_path)))  # as the file reads back
     assert sorted(made) == sorted(reference["runs"])
+    fields = {field.name for field in dataclasses.fields(RunRecord)} - set(CLOCK)
     for run, expected in reference["runs"].items():
-        for key, value in expected["record"].items():
-            assert made[run]["record"].get(key) == value, f"{run}: {key} differs"
-        assert made[run]["record"].keys() == expected["record"].keys()
+        # the reference's keys, under the names issue 22 gave them: none is left out
+        assert {RENAMED.get(key, key) for key in expected["record"]} <= fields
+        assert made[run]["record"].keys() == fields
+        old = RunRecord.from_dict(expected["record"], f"reference {run}")
+        new = RunRecord.from_dict(made[run]["record"], f"made {run}")
+        for name in sorted(fields):
+            assert getattr(new, name) == getattr(old, name), f"{run}: {name} differs"
         assert made[run]["model_sha1"] == expected["model_sha1"], f"{run}: trained tensors differ"
 
 

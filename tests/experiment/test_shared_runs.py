@@ -15,6 +15,7 @@ from archsearch.detection.train import read_checkpoint
 from archsearch.experiment import engine
 from archsearch.experiment.config import expand_runs, load_experiment
 from archsearch.experiment.engine import BRANCH, execute
+from archsearch.reporting import RunRecord
 
 SHARING = [
     {"strategy": "dense"},
@@ -23,8 +24,8 @@ SHARING = [
 ]
 TEN_STEPS = {
     "tiny": {
-        "train": "quick",
-        "images": 10,
+        "profile": "quick",
+        "scenes": 10,
         "seeds": [0],
         "overrides": {"steps": 10, "batch_size": 2, "warmup_steps": 1},
     },
@@ -44,14 +45,14 @@ def read(monkeypatch) -> list[Path]:
     return paths
 
 
-def _same_result(one: dict, other: dict) -> None:
-    assert one["metrics"] == other["metrics"]
-    assert one["graph"] == other["graph"]
-    assert one["history"] == other["history"]
+def _same_result(one: RunRecord, other: RunRecord) -> None:
+    assert one.metrics == other.metrics
+    assert one.graph == other.graph
+    assert one.history == other.history
 
 
 def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(experiment, tmp_path, read):
-    config = load_experiment(experiment(runs=SHARING, profiles=TEN_STEPS))
+    config = load_experiment(experiment(runs=SHARING, presets=TEN_STEPS))
     dense, taylor, lottery = expand_runs(config, "tiny")
     shared_root = tmp_path / "shared"
     execute(dense, shared_root / dense.id, progress=False, dependents=[taylor, lottery])
@@ -66,8 +67,8 @@ def test_a_run_that_continues_the_dense_run_equals_one_trained_alone(experiment,
         assert read == [branch]  # it did continue the dense run
         alone = execute(run, tmp_path / "alone" / run.id, progress=False)
         assert read == [branch]  # and this one trained every step itself
-        assert (shared["shared_steps"], alone["shared_steps"]) == (3, 3)
-        assert shared["connections"] == 9
+        assert (shared.shared_steps, alone.shared_steps) == (3, 3)
+        assert shared.connections == 9
         _same_result(shared, alone)
 
 
@@ -75,7 +76,7 @@ def test_a_capped_prior_continues_its_uncapped_twin_and_equals_one_trained_alone
     experiment, tmp_path, read
 ):
     runs = [{"strategy": "ard"}, {"strategy": "ard", "params": {"target": 5}}]
-    config = load_experiment(experiment(runs=runs, profiles=TEN_STEPS))
+    config = load_experiment(experiment(runs=runs, presets=TEN_STEPS))
     uncapped, capped = expand_runs(config, "tiny")
     assert capped.twin() == uncapped
     root = tmp_path / "shared"
@@ -87,7 +88,7 @@ def test_a_capped_prior_continues_its_uncapped_twin_and_equals_one_trained_alone
     assert read == [branch]
     alone = execute(capped, tmp_path / "alone" / capped.id, progress=False)
     assert read == [branch]
-    assert first["connections"] > 5 == shared["connections"]  # the cap did bind
+    assert first.connections > 5 == shared.connections  # the cap did bind
     _same_result(shared, alone)
 
 

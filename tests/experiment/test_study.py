@@ -23,7 +23,7 @@ def _table(root, name="tiny-tiny"):
 
 def test_two_runs_complete_and_are_skipped_on_rerun(experiment, tmp_path, capsys):
     path, root = experiment(), tmp_path / "runs"
-    args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--quiet"]
+    args = ["run", str(path), "--preset", "tiny", "--root", str(root), "--quiet"]
     assert main(args) == 0
     rows = _table(root)
     assert sorted(r["state"] for r in rows) == ["COMPLETE", "COMPLETE"]
@@ -52,10 +52,10 @@ def test_two_runs_complete_and_are_skipped_on_rerun(experiment, tmp_path, capsys
 
 def test_a_killed_worker_run_is_retried_and_resumes(experiment, tmp_path):
     overrides = {"steps": 40, "batch_size": 2, "warmup_steps": 1}
-    profiles = {"tiny": {"train": "quick", "images": 10, "seeds": [0], "overrides": overrides}}
-    path = experiment(runs=[{"strategy": "dense"}], profiles=profiles)
+    presets = {"tiny": {"profile": "quick", "scenes": 10, "seeds": [0], "overrides": overrides}}
+    path = experiment(runs=[{"strategy": "dense"}], presets=presets)
     root = tmp_path / "runs"
-    args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--heartbeat", "1"]
+    args = ["run", str(path), "--preset", "tiny", "--root", str(root), "--heartbeat", "1"]
     worker = archsearch(*args, cwd=tmp_path)
     (run,) = expand_runs(load_experiment(path), "tiny")
     run_dir = root / "tiny-tiny" / run.id
@@ -78,7 +78,7 @@ def test_two_workers_share_a_study_and_never_run_twice(experiment, tmp_path):
     runs = [{"strategy": s} for s in ("dense", "random", "lasso", "ard")]
     path = experiment(runs=runs)
     root = tmp_path / "runs"
-    args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--quiet"]
+    args = ["run", str(path), "--preset", "tiny", "--root", str(root), "--quiet"]
     workers = [archsearch(*args, cwd=tmp_path) for _ in range(2)]
     logs = [w.communicate(timeout=300)[1] for w in workers]
     failed = [log for worker, log in zip(workers, logs, strict=True) if worker.returncode]
@@ -104,7 +104,7 @@ def test_workers_of_one_command_share_the_threads_and_match_one_worker(experimen
     tables = {}
     for name, workers, threads in (("two", "3", "2"), ("one", "1", "1")):
         root = tmp_path / name
-        args = ["run", str(path), "--profile", "tiny", "--root", str(root), "--quiet"]
+        args = ["run", str(path), "--preset", "tiny", "--root", str(root), "--quiet"]
         command = archsearch(
             *args, "--workers", workers, cwd=tmp_path, env={"OMP_NUM_THREADS": threads}
         )
@@ -120,7 +120,7 @@ def test_workers_of_one_command_share_the_threads_and_match_one_worker(experimen
 
 def test_demo_runs_the_experiment_and_reports_it_from_the_study(experiment, tmp_path, capsys):
     out = tmp_path / "demo-out"
-    args = ["demo", "--experiment", str(experiment()), "--profile", "tiny", "--out", str(out)]
+    args = ["demo", "--experiment", str(experiment()), "--preset", "tiny", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert f"index: {out / 'report' / 'index.md'}" in printed
@@ -202,7 +202,7 @@ def test_workers_on_one_sqlite_file_never_pop_the_same_trial(tmp_path):
 def test_runs_added_to_an_experiment_run_alone_when_it_is_rerun(experiment, tmp_path, capsys):
     """A study outlives its file's first version: a new row runs, finished rows are kept."""
     root = tmp_path / "runs"
-    args = ["run", "--profile", "tiny", "--root", str(root), "--quiet"]
+    args = ["run", "--preset", "tiny", "--root", str(root), "--quiet"]
     assert main([*args, str(experiment(runs=[{"strategy": "dense"}]))]) == 0
     assert main([*args, str(experiment())]) == 0  # the file now also holds a random run
     rows = _table(root)

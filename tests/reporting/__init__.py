@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.graph import FusionGraph, build_graph, dense, select_top, to_dict
+from archsearch.reporting import RunRecord
 from archsearch.strategies.history import History
 
 METRICS = {"AP": 0.30, "AP50": 0.50, "AP75": 0.32, "APS": 0.16, "APM": 0.33, "APL": 0.38}
@@ -33,7 +34,7 @@ def make_record(
     variational = strategy in ("ard", "fullard", "laplace") if variational is None else variational
     record: dict[str, Any] = {
         "experiment": experiment,
-        "profile": "demo",
+        "preset": "demo",
         "run": f"{detector}-{neck}-{strategy}-s{seed}",
         "settings": {
             "strategy": strategy,
@@ -105,6 +106,11 @@ def pruned_run(
         history.steps.append(step * 10)
         history.active.append(sum(math.isfinite(v[-1]) for v in history.mean.values()))
     return final, history
+
+
+def as_records(records: list[dict[str, Any]]) -> list[RunRecord]:
+    """The `RunRecord`s of record JSON objects, as `load_records` reads them."""
+    return [RunRecord.from_dict(record) for record in records]
 
 
 def write_records(folder: Path, records: list[dict[str, Any]]) -> Path:

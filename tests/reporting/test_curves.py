@@ -8,7 +8,7 @@ import pytest
 from archsearch.errors import ConfigError
 from archsearch.reporting import count_gaps, records_frame, write_report
 from archsearch.reporting.curves import curve_points, has_curves
-from tests.reporting import make_record
+from tests.reporting import as_records, make_record
 
 # AP of (strategy, target, seed, draw): random has two draws a seed, Taylor one run.
 AP = {
@@ -34,7 +34,7 @@ def _records():
 
 
 def test_a_model_at_several_targets_is_one_curve_of_means_and_sds():
-    frame = records_frame(_records())
+    frame = records_frame(as_records(_records()))
     assert has_curves(frame)
     points = curve_points(frame).set_index(["Model", "target"])
     random9 = [AP[("random", 9, s, d)] for s in (0, 1) for d in (0, 1)]
@@ -47,7 +47,7 @@ def test_a_model_at_several_targets_is_one_curve_of_means_and_sds():
 
 
 def test_gaps_pair_each_run_with_the_mean_of_randoms_draws_of_its_seed():
-    table = count_gaps(records_frame(_records()))
+    table = count_gaps(records_frame(as_records(_records())))
     row = table.numbers.loc[("Faster RCNN", "Taylor (Molchanov et al., 2019)")]
     for target in (5, 9):
         gaps = [
@@ -63,7 +63,7 @@ def test_gaps_pair_each_run_with_the_mean_of_randoms_draws_of_its_seed():
 
 def test_the_report_draws_the_curves_and_tables_the_gaps(tmp_path):
     records = [{**r, "graph": None, "initial_graph": None, "history": None} for r in _records()]
-    written = write_report(records, tmp_path)  # no graphs: no architectures to draw
+    written = write_report(as_records(records), tmp_path)  # no graphs: no architectures to draw
     names = {path.name for path in written}
     assert {"ap-against-connections.png", "ap-against-neck-latency.png"} <= names
     assert "count_gaps.csv" in names
@@ -72,8 +72,8 @@ def test_the_report_draws_the_curves_and_tables_the_gaps(tmp_path):
 
 def test_one_target_per_model_draws_no_curve():
     records = [make_record("random", seed=s) for s in (0, 1)] + [make_record("dense")]
-    assert not has_curves(records_frame(records))
+    assert not has_curves(records_frame(as_records(records)))
     taylor = make_record("taylor")
     taylor["settings"]["strategy_params"] = {"target": 5}
     with pytest.raises(ConfigError, match="no run shares a target"):
-        count_gaps(records_frame([make_record("random"), taylor]))
+        count_gaps(records_frame(as_records([make_record("random"), taylor])))

@@ -7,33 +7,42 @@ import pytest
 
 from archsearch.errors import ConfigError
 from archsearch.reporting import (
+    RunRecord,
     final_means,
-    is_variational,
     load_records,
     load_weights,
-    record_graph,
-    record_history,
     records_frame,
 )
-from tests.reporting import make_record, write_records
+from tests.reporting import as_records, make_record, write_records
 
 
 def test_load_records_round_trip(tmp_path):
     records = [make_record("ard", seed=1), make_record("lasso"), make_record("dense", "pconv")]
     loaded = load_records(write_records(tmp_path, records))
-    assert sorted(r["run"] for r in loaded) == sorted(r["run"] for r in records)
-    ard = next(r for r in loaded if r["settings"]["strategy"] == "ard")
-    assert len(record_graph(ard).connection_ids) == 9
-    assert len(record_graph(ard, "initial_graph").connection_ids) == 63
-    assert record_history(ard).active[-1] == 9
-    pconv = next(r for r in loaded if r["settings"]["neck"] == "pconv")
-    assert record_graph(pconv) is None and record_history(pconv) is None
+    assert sorted(r.run for r in loaded) == sorted(r["run"] for r in records)
+    assert sorted(r.to_dict()["run"] for r in loaded) == sorted(r["run"] for r in records)
+    ard = next(r for r in loaded if r.settings.strategy == "ard")
+    assert len(ard.fusion_graph().connection_ids) == 9
+    assert len(ard.fusion_graph(initial=True).connection_ids) == 63
+    assert ard.strategy_history().active[-1] == 9
+    pconv = next(r for r in loaded if r.settings.neck == "pconv")
+    assert pconv.fusion_graph() is None and pconv.strategy_history() is None
+
+
+def test_a_record_reads_back_what_it_wrote_and_older_records_alike():
+    record = RunRecord.from_dict(make_record("ard", seed=1))
+    assert RunRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    older = {
+        ("profile" if key == "preset" else key): value
+        for key, value in make_record("ard", seed=1).items()
+    }
+    assert RunRecord.from_dict(older) == record  # written before issue 22 named it "preset"
 
 
 def test_records_frame_is_flat_one_row_per_run():
     record = make_record("ard", detector="mask_rcnn")
     record["metrics"]["APL"] = -1.0  # COCOeval: no large objects to score
-    frame = records_frame([record, make_record("lasso", seed=3)])
+    frame = records_frame(as_records([record, make_record("lasso", seed=3)]))
     assert len(frame) == 2
     row = frame.iloc[0]
     assert row["strategy"] == "ard" and row["neck"] == "dense" and row["seed"] == 0
@@ -47,13 +56,14 @@ def test_records_frame_is_flat_one_row_per_run():
 
 
 def test_variational_is_read_from_the_history():
-    assert is_variational(make_record("ard"))
-    assert not is_variational(make_record("ard", variational=False))
-    assert not is_variational(make_record("dense", "bifpn"))
+    ard, plain, bifpn = as_records(
+        [make_record("ard"), make_record("ard", variational=False), make_record("dense", "bifpn")]
+    )
+    assert ard.variational and not plain.variational and not bifpn.variational
 
 
 def test_final_means_are_the_last_finite_values():
-    history = record_history(make_record("ard"))
+    history = RunRecord.from_dict(make_record("ard")).strategy_history()
     means = final_means(history)
     assert set(means) == set(history.connection_ids)
     for connection, values in history.mean.items():

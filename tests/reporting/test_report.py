@@ -8,7 +8,7 @@ from archsearch.cli import main
 from archsearch.errors import ConfigError
 from archsearch.graph import save_json
 from archsearch.reporting import records_frame, supported_tables, write_report
-from tests.reporting import make_record, pruned_run, write_records
+from tests.reporting import as_records, make_record, pruned_run, write_records
 
 
 def small_study() -> list[dict]:
@@ -56,7 +56,7 @@ def test_figure3_draws_one_architecture_per_data_set(tmp_path):
         record["run"] += f"-{data}"
         records.append(record)
     out = tmp_path / "reports"
-    written = [p.relative_to(out).as_posix() for p in write_report(records, out)]
+    written = [p.relative_to(out).as_posix() for p in write_report(as_records(records), out)]
     figures = "figures/figure3_datasets-demo/"
     for record in records:
         assert f"{figures}architecture-{record['run']}.png" in written
@@ -69,15 +69,15 @@ def test_tables_follow_what_the_records_support(tmp_path):
     for record in no_graphs:
         record["graph"] = None
     quick = make_record("dense", "pconv", seed=1)
-    quick.update(profile="quick", graph=None)
-    written = write_report([*no_graphs, quick], tmp_path)
+    quick.update(preset="quick", graph=None)
+    written = write_report(as_records([*no_graphs, quick]), tmp_path)
     names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
     assert names == sorted(
         ["index.md", *(f"tables/table1-demo-digits-mixed.{s}" for s in ("md", "tex", "csv"))]
-    )  # one neck in the quick profile: no table of it, and no graph to draw
-    assert [t.name for t in supported_tables(records_frame([make_record("ard")]))] == []
+    )  # one neck in the quick preset: no table of it, and no graph to draw
+    assert [t.name for t in supported_tables(records_frame(as_records([make_record("ard")])))] == []
     with pytest.raises(ConfigError, match="no run records"):
-        write_report([], tmp_path)
+        write_report(as_records([]), tmp_path)
 
 
 def test_graph_draw_with_and_without_weights(tmp_path, capsys):

@@ -6,7 +6,7 @@ import pytest
 from archsearch.errors import ConfigError
 from archsearch.reporting import records_frame, table1, table3, table4
 from archsearch.reporting.tables import params_text
-from tests.reporting import make_record, table1_records, table3_records
+from tests.reporting import as_records, make_record, table1_records, table3_records
 
 TABLE3_MODELS = [
     "No Pruning",
@@ -22,7 +22,7 @@ TABLE3_MODELS = [
 
 def test_table3_layout_and_values_match_pandas():
     records = table3_records()
-    table = table3(records_frame(records))
+    table = table3(records_frame(as_records(records)))
     assert list(table.display.columns) == ["AP", "Cons", "Inference", "Params"]
     assert list(table.display.index) == [("Faster RCNN", model) for model in TABLE3_MODELS]
     for strategy, model in zip(
@@ -47,7 +47,7 @@ def test_table3_layout_and_values_match_pandas():
 
 
 def test_one_seed_has_no_sd():
-    table = table3(records_frame([make_record("dense"), make_record("ard")]))
+    table = table3(records_frame(as_records([make_record("dense"), make_record("ard")])))
     assert table.display.loc[("Faster RCNN", "ARD"), "AP"] == "0.300"
     assert table.display.loc[("Faster RCNN", "ARD"), "Inference"] == "6.0 ± 0.10"
     assert pd.isna(table.numbers.loc[("Faster RCNN", "ARD"), "AP_sd"])
@@ -55,7 +55,7 @@ def test_one_seed_has_no_sd():
 
 def test_table1_rows_are_detector_by_model_with_mask_ap_for_mask_rcnn():
     records = [*table1_records(), make_record("lasso", experiment="table1_necks")]
-    table = table1(records_frame(records))
+    table = table1(records_frame(as_records(records)))
     models = ["BiFPN", "PANet", "PConv", "ARD", "FullARD"]  # lasso is Table 3's
     assert list(table.display.index) == [
         (network, model) for network in ("Faster RCNN", "Mask RCNN") for model in models
@@ -84,7 +84,7 @@ def test_table1_rows_are_detector_by_model_with_mask_ap_for_mask_rcnn():
 
 
 def test_table4_holds_dense_and_every_prior_with_their_connections():
-    frame = records_frame(table3_records())
+    frame = records_frame(as_records(table3_records()))
     table = table4(frame)
     assert list(table.display.index) == [
         ("Faster RCNN", model) for model in ("No Pruning", "ARD", "FullARD", "Laplace")
@@ -100,28 +100,28 @@ def test_table4_holds_dense_and_every_prior_with_their_connections():
 def test_strategy_sweeps_are_separate_rows():
     low, high = make_record("ard"), make_record("ard", seed=1)
     high["settings"]["strategy_params"] = {"target": 9, "kl_factor": 0.1}
-    table = table3(records_frame([make_record("dense"), low, high]))
+    table = table3(records_frame(as_records([make_record("dense"), low, high])))
     assert [model for _, model in table.display.index] == [
         "No Pruning",
         "ARD (kl_factor=0.1, target=9)",
         "ARD (target=9)",
     ]
     low["settings"]["strategy_params"] = {}  # the strategy's own defaults
-    table = table3(records_frame([make_record("dense"), low, high]))
+    table = table3(records_frame(as_records([make_record("dense"), low, high])))
     assert "ARD (defaults)" in [model for _, model in table.display.index]
 
 
-def test_mixed_profiles_are_refused_and_empty_tables_named():
+def test_mixed_presets_are_refused_and_empty_tables_named():
     other = make_record("lasso")
-    other["profile"] = "quick"
-    with pytest.raises(ConfigError, match="table3: records mix profiles"):
-        table3(records_frame([make_record("ard"), other]))
+    other["preset"] = "quick"
+    with pytest.raises(ConfigError, match="table3: records mix presets"):
+        table3(records_frame(as_records([make_record("ard"), other])))
     with pytest.raises(ConfigError, match="table4: no run records"):
-        table4(records_frame([make_record("dense"), make_record("lasso")]))
+        table4(records_frame(as_records([make_record("dense"), make_record("lasso")])))
 
 
 def test_written_files(tmp_path):
-    table = table3(records_frame(table3_records()))
+    table = table3(records_frame(as_records(table3_records())))
     paths = table.write(tmp_path / "table3")
     assert [p.name for p in paths] == ["table3.md", "table3.tex", "table3.csv"]
     markdown = paths[0].read_text()

@@ -28,10 +28,10 @@ MINIATURE = {
 TINY = {
     "name": "tiny",
     "detectors": ["faster_rcnn"],
-    "data": {"digits": {"profile": "mixed"}},
+    "data": {"digits": {"layout": "mixed"}},
     "runs": [{"strategy": "dense"}, {"strategy": "lasso", "params": {"target": 9}}],
-    "profiles": {
-        "tiny": {"train": "quick", "images": 10, "seeds": [0], "overrides": MINIATURE},
+    "presets": {
+        "tiny": {"profile": "quick", "scenes": 10, "seeds": [0], "overrides": MINIATURE},
     },
 }
 
@@ -49,7 +49,7 @@ def experiment(tmp_path, monkeypatch, data_dir):
 
     def write(steps: int = 10, **changes) -> Path:
         config = copy.deepcopy({**TINY, **changes})
-        config["profiles"]["tiny"]["overrides"] = {**MINIATURE, "steps": steps}
+        config["presets"]["tiny"]["overrides"] = {**MINIATURE, "steps": steps}
         path = tmp_path / f"{config['name']}.yaml"
         path.write_text(yaml.safe_dump(config))
         return path

@@ -100,9 +100,11 @@ def test_all_registered_strategies_declare_checkable_ranges():
 
 def test_the_connection_count_is_an_objective_beside_ap():
     from archsearch.tuning import parse_objectives
+    from archsearch.reporting import RunRecord, RunSettings
     from archsearch.tuning.objectives import objective_values
 
     objectives = parse_objectives("ap,connections")
     assert [o.direction for o in objectives] == ["maximize", "minimize"]
-    record = {"metrics": {"AP": 0.5}, "neck_gflops": 1.2, "connections": 7}
+    settings = RunSettings(strategy="ard", neck="dense", detector="faster_rcnn", data="d", seed=0)
+    record = RunRecord("e", "quick", "r", settings, {"AP": 0.5}, connections=7, neck_gflops=1.2)
     assert objective_values(objectives, record, neck_ms=3.0) == [0.5, 7.0]

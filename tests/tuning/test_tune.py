@@ -23,7 +23,7 @@ def _study(root: Path, name: str) -> optuna.Study:
 
 
 def _tune(path: Path, root: Path, *extra: str) -> int:
-    args = ["tune", str(path), "--profile", "tiny", "--root", str(root), "--quiet", *extra]
+    args = ["tune", str(path), "--preset", "tiny", "--root", str(root), "--quiet", *extra]
     return main(args)
 
 
@@ -66,7 +66,7 @@ def test_interim_evaluations_change_no_result(experiment, tmp_path, monkeypatch)
     logs = [(tmp_path / d / "log.jsonl").read_text().splitlines() for d in "ab"]
     losses = [[json.loads(line)["loss"] for line in log] for log in logs]
     assert losses[0] == losses[1]
-    assert watched["history"] == plain["history"] and watched["metrics"] == plain["metrics"]
+    assert watched.history == plain.history and watched.metrics == plain.metrics
 
 
 def test_a_hopeless_trial_is_pruned_at_its_second_interim_step(experiment, tmp_path):

@@ -63,7 +63,7 @@ def test_two_workers_share_a_tune_and_an_experiment_on_postgresql(experiment, tm
     assert postgres.startswith("postgresql+psycopg2://archsearch:") and "@127.0.0.1:" in postgres
     runs = [{"strategy": s} for s in ("dense", "random", "lasso", "ard")]
     path = experiment(steps=4, runs=runs)
-    shared = ["--profile", "tiny", "--storage", postgres, "--root", str(tmp_path / "runs")]
+    shared = ["--preset", "tiny", "--storage", postgres, "--root", str(tmp_path / "runs")]
     tune = ["tune", str(path), "--strategy", "ard", "--trials", "4", *shared]
     logs = _finish([_worker(*tune, "--seed", str(seed), cwd=tmp_path) for seed in (0, 1)])
     study = optuna.load_study(study_name="tiny-tiny-tune-ard", storage=postgres)
@@ -89,7 +89,7 @@ def test_two_workers_share_a_tune_and_an_experiment_on_postgresql(experiment, tm
 
 def test_a_killed_tune_worker_is_retried_by_another_which_resumes(experiment, tmp_path):
     path, root = experiment(steps=30), tmp_path / "runs"
-    args = ["tune", str(path), "--strategy", "lasso", "--trials", "1", "--profile", "tiny"]
+    args = ["tune", str(path), "--strategy", "lasso", "--trials", "1", "--preset", "tiny"]
     args += ["--root", str(root), "--heartbeat", "1"]
     first = _worker(*args, cwd=tmp_path)
     checkpoint = root / "tiny-tiny-tune-lasso" / "trial-0" / "checkpoint.pt"

@@ -17,7 +17,7 @@ def test_table2_experiment_samples_ten_networks_on_three_scene_profiles():
     for profile in ("quick-mixed", "quick-large", "quick-small"):
         runs = expand_runs(config, profile)
         assert {run.samples for run in runs} == {10} and {run.strategy for run in runs} == {"ard"}
-        data |= {run.data["digits"]["profile"] for run in runs}
+        data |= {run.data["digits"]["layout"] for run in runs}
     assert data == {"mixed", "large", "small"}
 
 
@@ -36,7 +36,7 @@ def test_bad_samples_name_the_file_and_the_run(tmp_path, samples, strategy, mess
         "samples": samples,
         "data": {"digits": "mixed"},
         "runs": [{"strategy": strategy}],
-        "profiles": {"quick": {"train": "quick"}},
+        "presets": {"quick": {"profile": "quick"}},
     }
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match=message) as error:

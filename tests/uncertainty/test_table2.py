@@ -6,7 +6,7 @@ import pytest
 from archsearch.reporting import records_frame, write_report
 from archsearch.reporting.report import supported_tables
 from archsearch.reporting.tables import table2
-from tests.reporting import make_record
+from tests.reporting import as_records, make_record
 
 DECODERS = {"baseline": "Baseline", "mean": "Mean", "varvote": "Var voting"}
 
@@ -23,7 +23,7 @@ def sampled_record(seed: int) -> dict:
 
 def test_table2_rows_are_decoders_with_seed_statistics():
     records = [sampled_record(seed) for seed in range(3)]
-    table = table2(records_frame(records))
+    table = table2(records_frame(as_records(records)))
     assert list(table.display.index) == [("Faster RCNN", name) for name in DECODERS.values()]
     assert list(table.display.columns) == ["AP", "AP50", "AP75", "Box variance"]
     for decoder, name in DECODERS.items():
@@ -38,8 +38,8 @@ def test_table2_rows_are_decoders_with_seed_statistics():
 
 
 def test_report_writes_table2_only_for_sampled_runs(tmp_path):
-    paths = write_report([sampled_record(0)], tmp_path)
+    paths = write_report(as_records([sampled_record(0)]), tmp_path)
     assert tmp_path / "tables" / "table2.md" in paths
     assert "Var voting" in (tmp_path / "index.md").read_text()
-    plain = records_frame([make_record("ard"), make_record("dense")])
+    plain = records_frame(as_records([make_record("ard"), make_record("dense")]))
     assert "table2" not in [table.name for table in supported_tables(plain)]
