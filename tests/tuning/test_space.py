@@ -99,8 +99,8 @@ def test_all_registered_strategies_declare_checkable_ranges():
 
 
 def test_the_connection_count_is_an_objective_beside_ap():
-    from archsearch.tuning import parse_objectives
     from archsearch.reporting import RunRecord, RunSettings
+    from archsearch.tuning import parse_objectives
     from archsearch.tuning.objectives import objective_values
 
     objectives = parse_objectives("ap,connections")
