@@ -51,21 +51,23 @@ class SceneLayout:
 class ContextLayout(SceneLayout):
     """Small digits whose category is the colour of a large frame around them: warm or cool.
 
-    Each scene holds one outline frame, a circle or a square ``frames`` pixels across (on
-    ``image_size`` images), its hue red to orange (warm) or blue (cool), and ``objects``
-    small digits in the square inscribed in the circle ``margin`` pixels inside the frame
-    (the same region for both shapes). Every digit then lies at least ``margin`` from the
+    Each scene holds one outline frame, a circle or a square ``frames`` pixels across and
+    a band ``widths`` pixels wide (on ``image_size`` images), its hue red to orange (warm)
+    or blue (cool), and ``objects`` small digits in the square inscribed in the circle
+    ``margin`` pixels inside the frame (the same region for both shapes). Every digit then lies at least ``margin`` from the
     frame, beyond what the two lowest backbone levels see around a small box, while the
     deeper levels see the frame whole: every box of these sizes is pooled from the finest
     level, so a neck that brings no deep level to it cannot tell the frame, and its
     detector can only guess the category. The category is the frame's alone (a digit is
     just the object), so that the budget goes to the context rather than to telling ten
-    digits apart; the frame's shape was tried as the cue first and no neck learned it in
-    the quick budget (``reports/FINDINGS.md`` has every design and what it gave).
+    digits apart. Thin frames (the shape as the cue, then the colour of a 3–6 px stroke 20
+    px away) taught no neck the frame in the quick budget; a wide band nearer by does
+    (``reports/FINDINGS.md`` has every design and what it gave).
     """
 
     frames: tuple[int, int] = (104, 124)
-    margin: int = 20
+    widths: tuple[int, int] = (8, 12)
+    margin: int = 14
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def render_context_scene(
     cool = bool(rng.random() < 0.5)
     hue = rng.uniform(*COOL_HUES) if cool else rng.uniform(*WARM_HUES) % 1.0
     colour = colorsys.hsv_to_rgb(hue, rng.uniform(0.8, 1.0), rng.uniform(0.8, 1.0))
-    width = max(1, round(rng.uniform(3, 6) * factor))
+    width = max(1, round(rng.uniform(*scale.widths) * factor))
     canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     box = (left, top, left + side - 1, top + side - 1)
