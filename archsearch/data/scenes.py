@@ -54,15 +54,16 @@ class ContextLayout(SceneLayout):
     Each scene holds one outline frame, a circle or a square ``frames`` pixels across and
     a band ``widths`` pixels wide (on ``image_size`` images), its hue red to orange (warm)
     or blue (cool), and ``objects`` small digits in the square inscribed in the circle
-    ``margin`` pixels inside the frame (the same region for both shapes). Every digit then lies at least ``margin`` from the
-    frame, beyond what the two lowest backbone levels see around a small box, while the
-    deeper levels see the frame whole: every box of these sizes is pooled from the finest
-    level, so a neck that brings no deep level to it cannot tell the frame, and its
-    detector can only guess the category. The category is the frame's alone (a digit is
-    just the object), so that the budget goes to the context rather than to telling ten
-    digits apart. Thin frames (the shape as the cue, then the colour of a 3–6 px stroke 20
-    px away) taught no neck the frame in the quick budget; a wide band nearer by does
-    (``reports/FINDINGS.md`` has every design and what it gave).
+    ``margin`` pixels inside the frame (the same region for both shapes). Every digit then
+    lies at least ``margin`` from the frame, beyond what the lowest backbone level and its
+    neck block see around a small box, while the deeper levels see the frame whole. Every
+    box of these sizes is pooled from the finest level, so a neck that brings no deep level
+    to it cannot tell the frame, and its detector can only guess the category. The
+    category is the frame's alone (a digit is just the object), so that the budget goes to
+    the context rather than to telling ten digits apart. Thin frames (the shape as the cue,
+    then the colour of a 3–6 px stroke 20 px away) taught no neck the frame in the quick
+    budget; a wide band nearer by does (``reports/FINDINGS.md`` has every design and what
+    it gave).
     """
 
     frames: tuple[int, int] = (104, 124)
