@@ -40,6 +40,16 @@ def has_curves(frame: pd.DataFrame) -> bool:
     return bool((rows.groupby("Model")["target"].nunique() > 1).any())
 
 
+def has_count_gaps(frame: pd.DataFrame) -> bool:
+    """Whether a model other than random pruning ran at a target and seed random pruning
+    ran at: what `count_gaps` pairs."""
+    rows = count_frame(frame)
+    keys = ["detector", "target", "seed"]
+    reference = rows.loc[rows["strategy"] == REFERENCE, keys].drop_duplicates()
+    others = rows[(rows["strategy"] != REFERENCE) & rows["target"].notna()]
+    return not others.merge(reference, on=keys).empty
+
+
 def curve_points(frame: pd.DataFrame, x: str = "connections") -> pd.DataFrame:
     """Per (Model, target): runs, mean and sd of AP and of ``x`` (``connections`` or
     ``inference_ms``), in the paper's order of models and by target."""

@@ -30,7 +30,7 @@ import pandas as pd
 
 from archsearch.errors import ConfigError
 from archsearch.io import atomic_write_text
-from archsearch.reporting.curves import REFERENCE, count_gaps, curves_figure, has_curves
+from archsearch.reporting.curves import count_gaps, curves_figure, has_count_gaps, has_curves
 from archsearch.reporting.figures import (
     active_connections_figure,
     architecture_figure,
@@ -121,7 +121,7 @@ def supported_tables(frame: pd.DataFrame) -> list[Table]:
         tables.append(table4(frame))
     if "box_variance" in frame and frame["box_variance"].notna().any():
         tables.append(table2(frame))
-    if has_curves(frame) and (frame["strategy"] == REFERENCE).any():
+    if has_curves(frame) and has_count_gaps(frame):
         tables.append(count_gaps(frame))
     return tables
 

@@ -7,7 +7,7 @@ import pytest
 
 from archsearch.errors import ConfigError
 from archsearch.reporting import count_gaps, records_frame, write_report
-from archsearch.reporting.curves import curve_points, has_curves
+from archsearch.reporting.curves import curve_points, has_count_gaps, has_curves
 from tests.reporting import as_records, make_record
 
 # AP of (strategy, target, seed, draw): random has two draws a seed, Taylor one run.
@@ -77,3 +77,14 @@ def test_one_target_per_model_draws_no_curve():
     taylor["settings"]["strategy_params"] = {"target": 5}
     with pytest.raises(ConfigError, match="no run shares a target"):
         count_gaps(records_frame(as_records([make_record("random"), taylor])))
+
+
+def test_random_alone_at_two_targets_draws_curves_but_tables_no_gaps(tmp_path):
+    """The wiring study: random pruning at 5 and 9 beside a fixed neck has nothing to pair."""
+    records = [make_record("random", seed=s) for s in (0, 1)] + [make_record("dense", "fpn")]
+    records[0]["settings"]["strategy_params"] = {"target": 5}
+    records = [{**r, "graph": None, "initial_graph": None, "history": None} for r in records]
+    frame = records_frame(as_records(records))
+    assert has_curves(frame) and not has_count_gaps(frame)
+    names = {path.name for path in write_report(as_records(records), tmp_path)}
+    assert "ap-against-connections.png" in names and "count_gaps.csv" not in names
