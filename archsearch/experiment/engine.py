@@ -17,6 +17,7 @@ import torch
 import yaml
 
 from archsearch.data import CocoDetection, train_and_val
+from archsearch.data.sources import RENAMED_DIGITS_KEYS
 from archsearch.detection.evaluate import Evaluation, evaluate
 from archsearch.detection.profiles import Profile, detector_from_profile, get_profile
 from archsearch.detection.train import (
@@ -39,9 +40,8 @@ CHECKPOINTS = 10  # per run: a killed run loses at most a tenth of its training
 INTERIM_EVALUATIONS = 4  # when a caller watches: enough points for a pruner to stop a trial
 BRANCH = "branch-step-"  # a run's checkpoint that a run starting as it (its twin) continues
 SPEC = "spec.yaml"  # the run's settings, so that `archsearch eval` and `draw-detections` open it
-# spec.yaml keys before issue 22 (RunSpec's, then its data's digits): old -> new
+# spec.yaml keys before issue 22 (RunSpec's; its data's digits: `RENAMED_DIGITS_KEYS`)
 OLD_SPEC_KEYS = {"profile": "preset", "train": "profile", "images": "scenes"}
-OLD_DIGITS_KEYS = {"profile": "layout", "images": "scenes"}
 log = logging.getLogger("archsearch.experiment")
 
 
@@ -79,7 +79,7 @@ def _renamed_spec(settings: Any) -> Any:
     settings = {OLD_SPEC_KEYS.get(key, key): value for key, value in settings.items()}
     data = settings.get("data")
     if isinstance(data, dict) and isinstance(data.get("digits"), dict):
-        digits = {OLD_DIGITS_KEYS.get(key, key): value for key, value in data["digits"].items()}
+        digits = {RENAMED_DIGITS_KEYS.get(k, k): value for k, value in data["digits"].items()}
         settings["data"] = {**data, "digits": digits}
     return settings
 

@@ -42,12 +42,19 @@ def has_curves(frame: pd.DataFrame) -> bool:
 
 def has_count_gaps(frame: pd.DataFrame) -> bool:
     """Whether a model other than random pruning ran at a target and seed random pruning
-    ran at: what `count_gaps` pairs."""
-    rows = count_frame(frame)
-    keys = ["detector", "target", "seed"]
-    reference = rows.loc[rows["strategy"] == REFERENCE, keys].drop_duplicates()
+    ran at: whether `count_gaps` has anything to pair."""
+    return not _paired_gaps(count_frame(frame)).empty
+
+
+def _paired_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of models other than random pruning that it pairs with, ``gap`` their AP
+    minus random pruning's at the same detector, target and seed (its draws averaged)."""
+    reference = rows[rows["strategy"] == REFERENCE]
+    baseline = reference.groupby(["detector", "target", "seed"])["AP"].mean()
     others = rows[(rows["strategy"] != REFERENCE) & rows["target"].notna()]
-    return not others.merge(reference, on=keys).empty
+    keys = pd.MultiIndex.from_frame(others[["detector", "target", "seed"]])
+    gaps = others.assign(gap=others["AP"].to_numpy() - baseline.reindex(keys).to_numpy())
+    return gaps[gaps["gap"].notna()]
 
 
 def curve_points(frame: pd.DataFrame, x: str = "connections") -> pd.DataFrame:
@@ -105,14 +112,9 @@ def count_gaps(frame: pd.DataFrame) -> Table:
     """Every model's AP minus random pruning's at the same target, paired by seed (random's
     draws of a seed averaged first): mean ± sd over seeds, a column per target."""
     rows = count_frame(frame)
-    reference = rows[rows["strategy"] == REFERENCE]
-    if reference.empty:
+    if not (rows["strategy"] == REFERENCE).any():
         raise ConfigError("count gaps: no random-pruning runs to pair with")
-    baseline = reference.groupby(["detector", "target", "seed"])["AP"].mean()
-    others = rows[(rows["strategy"] != REFERENCE) & rows["target"].notna()]
-    keys = pd.MultiIndex.from_frame(others[["detector", "target", "seed"]])
-    gaps = others.assign(gap=others["AP"].to_numpy() - baseline.reindex(keys).to_numpy())
-    gaps = gaps[gaps["gap"].notna()]
+    gaps = _paired_gaps(rows)
     if gaps.empty:
         raise ConfigError("count gaps: no run shares a target and seed with random pruning")
     groups = gaps.groupby(["Network", "Model", "target"], sort=False)["gap"]

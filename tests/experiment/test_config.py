@@ -1,10 +1,13 @@
 """Config errors are reported before any training, naming the file and key."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from archsearch.errors import ConfigError
+from archsearch.experiment import engine
 from archsearch.experiment.config import expand_runs, load_experiment
 from tests.experiment.conftest import TINY
 
@@ -97,3 +100,20 @@ def test_every_shipped_experiment_expands_on_the_cpu_presets(path):
     for preset in set(config["presets"]) & {"demo", "quick"}:
         runs = expand_runs(config, preset)
         assert runs and len({run.id for run in runs}) == len(runs)
+
+
+def test_a_run_folder_saved_before_the_renames_opens_under_todays_names(experiment, tmp_path):
+    (run,) = expand_runs(load_experiment(experiment(runs=[{"strategy": "dense"}])), "tiny")
+    old = {
+        ("profile" if k == "preset" else "train" if k == "profile" else k): v
+        for k, v in run.to_dict().items()
+    }
+    old["images"] = old.pop("scenes")
+    old["data"] = {"digits": {"profile": "mixed", "images": 10}}
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / engine.SPEC).write_text(yaml.safe_dump(old))
+    loaded = engine.load_spec(tmp_path / "old")
+    assert loaded == dataclasses.replace(run, data={"digits": {"layout": "mixed", "scenes": 10}})
+    (tmp_path / "new").mkdir()
+    engine.save_spec(run, tmp_path / "new")  # today's spec reads back as it is
+    assert engine.load_spec(tmp_path / "new") == run
