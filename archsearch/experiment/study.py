@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,11 @@ def enqueue(study: optuna.Study, runs: Sequence[RunSpec]) -> list[str]:
 
 
 def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: bool = True) -> int:
-    """Pop and execute waiting runs until none is left; returns how many this worker ran."""
+    """Pop and execute waiting runs of ``runs`` until none is left; returns how many ran.
+
+    A popped trial of a run that is not in ``runs`` (a worker started with other seeds
+    queued it) goes back into the queue, for a worker that knows it.
+    """
     by_id = {run.id: run for run in runs}
     store = artifact_store(root, study.study_name)
     ran: list[str] = []
@@ -61,11 +65,17 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
     def objective(trial: optuna.Trial) -> float:
         trials = study.get_trials(deepcopy=False)
         (popped,) = (t for t in trials if t.number == trial.number)
-        run = by_id.get(_run_of(popped))
-        if run is None:
+        run_id = _run_of(popped)
+        if run_id is None:
             # Two workers saw the last waiting trial: the loser's `optimize` opened a new
             # trial, with no run. Never run anything twice; list it nowhere.
             raise spare(trial, "no waiting run left")
+        run = by_id.get(run_id)
+        if run is None:
+            # Another worker's run (it was started with other seeds or another version of
+            # the file): put it back in the queue for a worker that knows it.
+            study.enqueue_trial({}, user_attrs={RUN_KEY: run_id, **popped.user_attrs})
+            raise spare(trial, f"run {run_id} is not one of this worker's runs")
         if _taken(trials, run.id, trial.number):
             raise spare(trial, f"run {run.id} is taken")
         log.info("trial %d: run %s", trial.number, run.id)
@@ -76,7 +86,7 @@ def work(study: optuna.Study, runs: Sequence[RunSpec], root: Path, progress: boo
         return record.metrics["AP"]
 
     bar = progress_bar(len(runs), "runs", initial=_completed(study), disable=not progress)
-    while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+    while _waiting(study, by_id):
         before = _completed(study)
         study.optimize(objective, n_trials=1, catch=())
         bar.update(_completed(study) - before)
@@ -120,6 +130,12 @@ def _taken(trials: Sequence[optuna.trial.FrozenTrial], run_id: str, number: int)
         )
         for t in trials
     )
+
+
+def _waiting(study: optuna.Study, runs: Mapping[str, RunSpec]) -> bool:
+    """Whether a trial of one of ``runs`` waits; other workers' runs are left to them."""
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    return any(_run_of(t) in runs for t in waiting)
 
 
 def _completed(study: optuna.Study) -> int:

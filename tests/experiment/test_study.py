@@ -208,3 +208,22 @@ def test_runs_added_to_an_experiment_run_alone_when_it_is_rerun(experiment, tmp_
     rows = _table(root)
     assert sorted(r["state"] for r in rows) == ["COMPLETE", "COMPLETE"]
     assert [r["trial"] for r in rows if "-dense-dense-" in r["run"]] == [0]  # not run again
+
+
+def test_a_worker_leaves_the_runs_it_does_not_know_to_the_worker_that_queued_them(
+    experiment, tmp_path
+):
+    # Workers started with different `--seeds` share a study: each pops the others' trials
+    # too. Sparing those would drop runs the other worker queued and then finds no longer
+    # waiting; they go back into the queue.
+    dense, random = expand_runs(load_experiment(experiment()), "tiny")
+    root = tmp_path / "runs"
+    study = open_study("tiny-tiny", None, root)
+    study.enqueue_trial({}, user_attrs={"run": random.id})  # popped first
+    study.enqueue_trial({}, user_attrs={"run": dense.id})
+    assert work(study, [dense], root, progress=False) == 1
+    states = {r["run"]: r["state"] for r in trials_table(study)}
+    assert states == {dense.id: "COMPLETE", random.id: "WAITING"}
+    assert work(study, [dense, random], root, progress=False) == 1
+    states = {r["run"]: r["state"] for r in trials_table(study)}
+    assert states == {dense.id: "COMPLETE", random.id: "COMPLETE"}
